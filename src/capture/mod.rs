@@ -1,0 +1,1 @@
+//! capture stage (to be implemented by its issue).

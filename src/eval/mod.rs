@@ -1,0 +1,1 @@
+//! eval stage (to be implemented by its issue).

@@ -1,0 +1,1 @@
+//! infer stage (to be implemented by its issue).

@@ -1,0 +1,18 @@
+//! endoscan: flags frames suspicious for early gastric cancer (EGC) in gastroscopy and
+//! capsule-endoscopy video with a BiT ResNet-v2 classifier.
+//!
+//! Modules follow the data flow: [`capture`] → [`preprocess`] → [`infer`] → [`smooth`] →
+//! [`overlay`] / [`sink`]; the model side is [`model`] (architecture, weights, ONNX export),
+//! [`train`] and [`eval`]; [`synth`] makes labelled gastroscopy-like data for tests and demos.
+
+pub mod capture;
+pub mod cli;
+pub mod eval;
+pub mod infer;
+pub mod model;
+pub mod overlay;
+pub mod preprocess;
+pub mod sink;
+pub mod smooth;
+pub mod synth;
+pub mod train;

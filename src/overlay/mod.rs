@@ -1,0 +1,1 @@
+//! overlay stage (to be implemented by its issue).

@@ -1,0 +1,1 @@
+//! preprocess stage (to be implemented by its issue).

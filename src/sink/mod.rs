@@ -1,0 +1,1 @@
+//! sink stage (to be implemented by its issue).

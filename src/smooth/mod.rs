@@ -1,0 +1,1 @@
+//! smooth stage (to be implemented by its issue).

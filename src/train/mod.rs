@@ -1,0 +1,1 @@
+//! train stage (to be implemented by its issue).
