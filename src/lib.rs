@@ -6,8 +6,10 @@
 //! [`train`] and [`eval`]; [`synth`] makes labelled gastroscopy-like data for tests and demos.
 
 pub mod capture;
+pub mod classify;
 pub mod cli;
 pub mod eval;
+pub mod export;
 pub mod infer;
 pub mod model;
 pub mod overlay;

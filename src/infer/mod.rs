@@ -1,1 +1,19 @@
-//! infer stage (to be implemented by its issue).
+//! Inference: the BiT classifier on ONNX Runtime.
+//!
+//! Input: normalized `[N, 3, S, S]` f32 batches (see [`crate::preprocess`]) or raw frames.
+//! Output: class probabilities `[N, classes]` in the model's class order. Everything about
+//! the model (input size, normalization, classes, threshold) comes from the `.onnx` file's
+//! metadata; the graph is checked against it at load. Runs on the caller's thread; one
+//! [`Classifier`] serves one thread. Fails with an [`InferError`] naming the model file.
+//! ONNX Runtime is loaded once per process from `ORT_DYLIB_PATH` ([`runtime`]).
+
+mod classifier;
+pub mod contract;
+mod error;
+mod options;
+pub mod runtime;
+pub mod softmax;
+
+pub use classifier::Classifier;
+pub use error::InferError;
+pub use options::{ClassifierOptions, ExecutionProvider, DEFAULT_INTRA_THREADS};

@@ -71,7 +71,9 @@ impl FromStr for Normalization {
         match s {
             "bit" => Ok(Normalization::Bit),
             "unit" => Ok(Normalization::Unit),
-            other => Err(format!("unknown normalization '{other}' (expected bit or unit)")),
+            other => Err(format!(
+                "unknown normalization '{other}' (expected bit or unit)"
+            )),
         }
     }
 }
@@ -136,7 +138,9 @@ impl ModelMetadata {
         let variant_s = get(keys::VARIANT)?;
         let variant = variant_s
             .parse()
-            .map_err(|e: super::variant::VariantError| bad(keys::VARIANT, variant_s, e.to_string()))?;
+            .map_err(|e: super::variant::VariantError| {
+                bad(keys::VARIANT, variant_s, e.to_string())
+            })?;
         let size_s = get(keys::INPUT_SIZE)?;
         let input_size = size_s
             .parse::<usize>()
@@ -150,19 +154,35 @@ impl ModelMetadata {
         let classes_s = get(keys::CLASSES)?;
         let classes: Vec<String> = classes_s.split(',').map(str::to_string).collect();
         if classes.len() < 2 || classes.iter().any(String::is_empty) {
-            return Err(bad(keys::CLASSES, classes_s, "expected ≥ 2 comma-separated names".into()));
+            return Err(bad(
+                keys::CLASSES,
+                classes_s,
+                "expected ≥ 2 comma-separated names".into(),
+            ));
         }
         let positive_s = get(keys::POSITIVE)?;
         let positive = classes
             .iter()
             .position(|c| c == positive_s)
-            .ok_or_else(|| bad(keys::POSITIVE, positive_s, format!("not one of {classes_s}")))?;
+            .ok_or_else(|| {
+                bad(
+                    keys::POSITIVE,
+                    positive_s,
+                    format!("not one of {classes_s}"),
+                )
+            })?;
         let threshold_s = get(keys::THRESHOLD)?;
         let threshold = threshold_s
             .parse::<f32>()
             .ok()
             .filter(|t| (0.0..=1.0).contains(t))
-            .ok_or_else(|| bad(keys::THRESHOLD, threshold_s, "expected a number in [0, 1]".into()))?;
+            .ok_or_else(|| {
+                bad(
+                    keys::THRESHOLD,
+                    threshold_s,
+                    "expected a number in [0, 1]".into(),
+                )
+            })?;
         let weights_sha256 = get(keys::WEIGHTS_SHA256)?.clone();
         Ok(Self {
             variant,
@@ -203,7 +223,10 @@ mod tests {
         let mut map = sample().to_map();
         map.insert(keys::POSITIVE.into(), "polyp".into());
         let err = ModelMetadata::from_map(&map).unwrap_err().to_string();
-        assert!(err.contains(keys::POSITIVE) && err.contains("polyp"), "{err}");
+        assert!(
+            err.contains(keys::POSITIVE) && err.contains("polyp"),
+            "{err}"
+        );
         map.remove(keys::VARIANT);
         let err = ModelMetadata::from_map(&map).unwrap_err().to_string();
         assert!(err.contains(keys::VARIANT), "{err}");

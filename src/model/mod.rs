@@ -2,9 +2,17 @@
 //! the faces that share one parameter naming: weight files, the ONNX graph and (feature
 //! `train`) the tch model.
 
+mod atomic;
 pub mod layout;
 pub mod metadata;
+mod npz;
+pub mod onnx;
+mod safetensors_io;
+#[cfg(feature = "train")]
+pub mod torch;
 pub mod variant;
+pub mod weights;
 
 pub use metadata::{ModelMetadata, Normalization};
 pub use variant::Variant;
+pub use weights::{Tensor, Weights, WeightsError};

@@ -49,7 +49,10 @@ impl Variant {
         }
         let width_halves = halves as u32;
         let known = DEPTHS.iter().any(|(d, _)| *d == depth) && WIDTH_HALVES.contains(&width_halves);
-        known.then_some(Self { depth, width_halves })
+        known.then_some(Self {
+            depth,
+            width_halves,
+        })
     }
 
     /// Network depth (14, 26, 50, 101 or 152).
@@ -107,7 +110,7 @@ impl Variant {
 
 impl fmt::Display for Variant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.width_halves % 2 == 0 {
+        if self.width_halves.is_multiple_of(2) {
             write!(f, "r{}x{}", self.depth, self.width_halves / 2)
         } else {
             write!(f, "r{}x{}", self.depth, self.width())
@@ -149,7 +152,9 @@ mod tests {
 
     #[test]
     fn rejects_unknown_names() {
-        for name in ["", "r50", "r51x1", "r50x5", "r50x0.25", "resnet50", "r50x1.5", "x1"] {
+        for name in [
+            "", "r50", "r51x1", "r50x5", "r50x0.25", "resnet50", "r50x1.5", "x1",
+        ] {
             let err = name.parse::<Variant>().unwrap_err().to_string();
             assert!(err.contains(&format!("'{name}'")), "{err}");
         }

@@ -1,1 +1,254 @@
-//! overlay stage (to be implemented by its issue).
+//! Overlay: one decoded frame + its scores → the annotated frame a reader scrubs through.
+//!
+//! Input: a [`Frame`], its image area (or none), and the frame's raw/smoothed score and flag;
+//! the study-wide smoothed scores and flags for the timeline. Output: a packed RGB image of
+//! even size, the frame on top and a strip below it. Pure CPU drawing on the caller's thread;
+//! never fails.
+//!
+//! * Everything outside the image area is black, so the tower's patient-data panel never
+//!   reaches the export (a frame without a detected area is black entirely).
+//! * A flagged frame gets a thick [`ALERT`] border around the image area.
+//! * The strip holds an "AI active" dot, a gauge of the smoothed probability with the alert
+//!   threshold marked and the value printed, and a timeline of the whole study (peak score
+//!   per column, flagged stretches in [`ALERT`]) with a cursor at the current frame.
+
+pub mod draw;
+
+use image::RgbImage;
+
+use crate::capture::Frame;
+use crate::preprocess::ContentArea;
+
+/// Border and flagged-timeline colour: amber, which stands out from pink/red mucosa.
+pub const ALERT: [u8; 3] = [255, 176, 0];
+/// Gauge fill below the alert threshold.
+pub const CALM: [u8; 3] = [70, 160, 220];
+/// Strip background.
+const STRIP_BG: [u8; 3] = [28, 28, 32];
+/// Track behind the gauge and timeline.
+const TRACK: [u8; 3] = [60, 60, 68];
+const WHITE: [u8; 3] = [240, 240, 240];
+const ACTIVE: [u8; 3] = [60, 200, 90];
+
+/// Border thickness as a fraction of the frame's short side (0 = none).
+pub const DEFAULT_BORDER_FRACTION: f32 = 0.015;
+/// Strip height as a fraction of the frame height, at least `MIN_STRIP` pixels.
+pub const DEFAULT_STRIP_FRACTION: f32 = 0.1;
+const MIN_STRIP: u32 = 24;
+
+/// Overlay settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Settings {
+    pub border_fraction: f32,
+    pub strip_fraction: f32,
+    /// Smoothed score at which segments start (the gauge's threshold mark).
+    pub threshold: f32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            border_fraction: DEFAULT_BORDER_FRACTION,
+            strip_fraction: DEFAULT_STRIP_FRACTION,
+            threshold: crate::smooth::DEFAULT_ON,
+        }
+    }
+}
+
+/// One frame's scores.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FrameScore {
+    pub p: f32,
+    pub smoothed: f32,
+    pub flagged: bool,
+}
+
+/// Draws annotated frames for one study.
+pub struct Overlay {
+    settings: Settings,
+    smoothed: Vec<f32>,
+    flagged: Vec<bool>,
+    /// Timeline columns, computed for the first frame width seen.
+    columns: Option<(u32, Vec<(f32, bool)>)>,
+}
+
+impl Overlay {
+    /// An overlay for a study whose frames have these smoothed scores and flags.
+    pub fn new(settings: Settings, smoothed: Vec<f32>, flagged: Vec<bool>) -> Self {
+        Self {
+            settings,
+            smoothed,
+            flagged,
+            columns: None,
+        }
+    }
+
+    /// Output size for a `width × height` frame (even, strip included).
+    pub fn output_size(&self, width: u32, height: u32) -> (u32, u32) {
+        let strip = self.strip_height(height);
+        (width.next_multiple_of(2), (height + strip).next_multiple_of(2))
+    }
+
+    fn strip_height(&self, height: u32) -> u32 {
+        ((height as f32 * self.settings.strip_fraction) as u32).max(MIN_STRIP)
+    }
+
+    /// The annotated image of `frame`.
+    pub fn process(&mut self, frame: &Frame, area: Option<&ContentArea>, score: FrameScore) -> RgbImage {
+        let (w, h) = (frame.width, frame.height);
+        let (out_w, out_h) = self.output_size(w, h);
+        let mut img = RgbImage::new(out_w, out_h);
+        // Only the image area is copied: the rest stays black.
+        if let Some(area) = area.filter(|a| a.frame_size() == (w as usize, h as usize)) {
+            let out = img.as_mut();
+            for y in 0..h as usize {
+                let span = area.span(y);
+                if span.is_empty() {
+                    continue;
+                }
+                let src = &frame.row(y as u32)[span.start * 3..span.end * 3];
+                let dst = y * out_w as usize * 3;
+                out[dst + span.start * 3..dst + span.end * 3].copy_from_slice(src);
+            }
+            if score.flagged {
+                let b = area.bounds();
+                let t = ((w.min(h) as f32 * self.settings.border_fraction).round() as i64).max(2);
+                draw::outline(
+                    &mut img,
+                    b.x as i64,
+                    b.y as i64,
+                    (b.x + b.width) as i64,
+                    (b.y + b.height).min(h as usize) as i64,
+                    t,
+                    ALERT,
+                );
+                // Keep the border out of the strip.
+                draw::fill_rect(&mut img, 0, h as i64, out_w as i64, out_h as i64, [0, 0, 0]);
+            }
+        }
+        self.draw_strip(&mut img, frame.index, h, score);
+        img
+    }
+
+    fn draw_strip(&mut self, img: &mut RgbImage, index: u64, top: u32, score: FrameScore) {
+        let (w, h) = (img.width() as i64, img.height() as i64);
+        let top = top as i64;
+        let sh = h - top;
+        draw::fill_rect(img, 0, top, w, h, STRIP_BG);
+        let pad = (sh / 6).max(2);
+        let scale = ((sh - 2 * pad) / 6).max(1);
+        // "AI active" dot.
+        let dot = sh / 3;
+        draw::fill_rect(img, pad, top + sh / 2 - dot / 2, pad + dot, top + sh / 2 + dot / 2, ACTIVE);
+        // Gauge: the smoothed probability, threshold marked, value printed.
+        let gx0 = pad * 2 + dot;
+        let gauge_w = (w / 5).max(20);
+        let (gy0, gy1) = (top + pad, h - pad);
+        draw::fill_rect(img, gx0, gy0, gx0 + gauge_w, gy1, TRACK);
+        let fill = (score.smoothed.clamp(0.0, 1.0) as f64 * gauge_w as f64).round() as i64;
+        let colour = if score.flagged { ALERT } else { CALM };
+        draw::fill_rect(img, gx0, gy0, gx0 + fill, gy1, colour);
+        let tx = gx0 + (self.settings.threshold as f64 * gauge_w as f64).round() as i64;
+        draw::fill_rect(img, tx - 1, gy0 - pad / 2, tx + 1, gy1 + pad / 2, WHITE);
+        let label = format!("{:.2}", score.smoothed.clamp(0.0, 1.0));
+        let text_x = gx0 + gauge_w + pad;
+        let text_end = draw::text(img, text_x, top + (sh - 5 * scale) / 2, scale, &label, WHITE);
+        // Timeline of the whole study with a cursor.
+        let tl0 = text_end + pad;
+        let tl1 = w - pad;
+        if tl1 - tl0 < 8 {
+            return;
+        }
+        let columns = (tl1 - tl0) as usize;
+        if self.columns.as_ref().is_none_or(|(cw, _)| *cw as usize != columns) {
+            let summary = draw::column_summary(&self.smoothed, &self.flagged, columns);
+            self.columns = Some((columns as u32, summary));
+        }
+        let (_, summary) = self.columns.as_ref().expect("set above");
+        draw::fill_rect(img, tl0, gy0, tl1, gy1, TRACK);
+        let track_h = (gy1 - gy0) as f64;
+        for (c, &(peak, flagged)) in summary.iter().enumerate() {
+            let bar = (peak.clamp(0.0, 1.0) as f64 * track_h).round() as i64;
+            let x = tl0 + c as i64;
+            let colour = if flagged { ALERT } else { CALM };
+            draw::fill_rect(img, x, gy1 - bar, x + 1, gy1, colour);
+        }
+        let ty = gy1 - (self.settings.threshold as f64 * track_h).round() as i64;
+        for x in (tl0..tl1).step_by(4) {
+            draw::fill_rect(img, x, ty, x + 2, ty + 1, WHITE);
+        }
+        let cursor = tl0 + draw::column_of(index, self.smoothed.len() as u64, columns) as i64;
+        draw::fill_rect(img, cursor - 1, top + 1, cursor + 1, h - 1, WHITE);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::preprocess::{AreaSettings, Plane, RgbView};
+    use std::time::Duration;
+
+    /// A frame with a bright disc on the left and a "text panel" of bright pixels on the right.
+    fn tower_frame() -> Frame {
+        let img = RgbImage::from_fn(160, 90, |x, y| {
+            let (dx, dy) = (x as f32 - 50.0, y as f32 - 45.0);
+            if dx * dx + dy * dy < 38.0 * 38.0 {
+                image::Rgb([200, 120, 110])
+            } else if x > 120 && y % 6 == 0 {
+                image::Rgb([255, 255, 255])
+            } else {
+                image::Rgb([0, 0, 0])
+            }
+        });
+        Frame::from_rgb_image(3, Duration::ZERO, img)
+    }
+
+    fn area_of(frame: &Frame) -> ContentArea {
+        let view = RgbView::new(&frame.data, 160, 90, frame.stride).unwrap();
+        ContentArea::detect(&Plane::brightness(view), &AreaSettings::default()).unwrap()
+    }
+
+    #[test]
+    fn only_the_image_area_survives() {
+        let frame = tower_frame();
+        let area = area_of(&frame);
+        let mut overlay = Overlay::new(Settings::default(), vec![0.1; 10], vec![false; 10]);
+        let calm = FrameScore {
+            p: 0.1,
+            smoothed: 0.1,
+            flagged: false,
+        };
+        let out = overlay.process(&frame, Some(&area), calm);
+        assert_eq!(out.dimensions(), overlay.output_size(160, 90));
+        assert_eq!(out.width() % 2, 0);
+        assert_eq!(out.height() % 2, 0);
+        for y in 0..90 {
+            for x in 121..160 {
+                assert_eq!(out.get_pixel(x, y).0, [0, 0, 0], "panel text at {x},{y} survived");
+            }
+        }
+        assert_eq!(out.get_pixel(50, 45).0, [200, 120, 110]);
+        // Without an area nothing of the frame survives.
+        let blank = overlay.process(&frame, None, calm);
+        assert!((0..90).all(|y| (0..160).all(|x| blank.get_pixel(x, y).0 == [0, 0, 0])));
+    }
+
+    #[test]
+    fn flagged_frames_get_a_border() {
+        let frame = tower_frame();
+        let area = area_of(&frame);
+        let b = area.bounds();
+        let mut overlay = Overlay::new(Settings::default(), vec![0.9; 10], vec![true; 10]);
+        let hot = FrameScore {
+            p: 0.9,
+            smoothed: 0.9,
+            flagged: true,
+        };
+        let out = overlay.process(&frame, Some(&area), hot);
+        let (x, y) = (b.x as u32 - 1, (b.y + b.height / 2) as u32);
+        assert_eq!(out.get_pixel(x, y).0, ALERT);
+        // The strip shows the gauge in the alert colour.
+        let strip_y = 90 + (out.height() - 90) / 2;
+        assert!((0..out.width()).any(|x| out.get_pixel(x, strip_y).0 == ALERT));
+    }
+}

@@ -1,0 +1,217 @@
+//! `endoscan classify`: class probabilities of still images.
+//!
+//! Images (PNG, JPEG or PPM, recognized by content) go through the shared
+//! [`crate::preprocess`] and are classified in batches by [`Classifier`]. Output goes to stdout:
+//! a table, or with `--json` an array `[{"path": …, "probs": {class: p, …}}, …]` in the order
+//! given. An image that cannot be read or has no image area is reported on stderr, naming it,
+//! and skipped: the others are still classified and printed, and the exit status is non-zero.
+//! A model that cannot be loaded, or a failed inference, stops everything before any output.
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use image::RgbImage;
+
+use crate::infer::{Classifier, ClassifierOptions, ExecutionProvider};
+use crate::preprocess::{normalize_batch, read_rgb, PreprocessError, Preprocessor};
+
+/// Default images per inference batch.
+pub const DEFAULT_BATCH: usize = 8;
+/// Largest `--batch` accepted.
+pub const MAX_BATCH: usize = 1024;
+
+/// Arguments of `endoscan classify`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ClassifyArgs {
+    /// Images to classify: PNG, JPEG or binary PPM (recognized by content).
+    #[arg(required = true, value_name = "IMAGE")]
+    pub images: Vec<PathBuf>,
+    /// ONNX model written by `endoscan export`.
+    #[arg(long, value_name = "FILE")]
+    pub model: PathBuf,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Images per inference batch.
+    #[arg(long, default_value_t = DEFAULT_BATCH, value_parser = parse_batch, value_name = "N")]
+    pub batch: usize,
+    /// Execution provider.
+    #[arg(long, value_enum, default_value_t = ExecutionProvider::Cpu)]
+    pub provider: ExecutionProvider,
+    /// ONNX Runtime intra-op threads [default: one per physical core].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+fn parse_batch(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=MAX_BATCH).contains(&n) => Ok(n),
+        _ => Err(format!("expected a batch size in 1..={MAX_BATCH}")),
+    }
+}
+
+/// One classified image.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Classified {
+    pub path: PathBuf,
+    /// Probabilities in the model's class order.
+    pub probs: Vec<f32>,
+}
+
+/// Top-level entry point of `endoscan classify`.
+pub fn run(args: &ClassifyArgs) -> anyhow::Result<()> {
+    let options = ClassifierOptions {
+        provider: args.provider,
+        intra_threads: args.threads,
+        ..Default::default()
+    };
+    let mut classifier = Classifier::load(&args.model, &options)?;
+    let (results, failed) = classify_paths(&mut classifier, &args.images, args.batch)?;
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    if args.json {
+        write_json(&mut out, &classifier, &results)?;
+    } else {
+        write_table(&mut out, &classifier, &results)?;
+    }
+    out.flush()?;
+    if failed > 0 {
+        bail!(
+            "{failed} of {} images could not be classified",
+            args.images.len()
+        );
+    }
+    Ok(())
+}
+
+/// Classifies `paths` in batches; unreadable images are reported on stderr and counted.
+pub fn classify_paths(
+    classifier: &mut Classifier,
+    paths: &[PathBuf],
+    batch: usize,
+) -> anyhow::Result<(Vec<Classified>, usize)> {
+    let pre = classifier.preprocessor().clone();
+    let mut results = Vec::with_capacity(paths.len());
+    let mut failed = 0;
+    for group in paths.chunks(batch.max(1)) {
+        let mut ok_paths = Vec::with_capacity(group.len());
+        let mut images = Vec::with_capacity(group.len());
+        for path in group {
+            match prepare(&pre, path) {
+                Ok(image) => {
+                    ok_paths.push(path);
+                    images.push(image);
+                }
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    failed += 1;
+                }
+            }
+        }
+        if images.is_empty() {
+            continue;
+        }
+        let squares: Vec<&RgbImage> = images.iter().collect();
+        let input = normalize_batch(&squares, pre.normalization())?;
+        let probs = classifier.classify_batch(input.view())?;
+        results.extend(
+            ok_paths
+                .into_iter()
+                .zip(probs.rows())
+                .map(|(path, row)| Classified {
+                    path: path.clone(),
+                    probs: row.to_vec(),
+                }),
+        );
+    }
+    Ok((results, failed))
+}
+
+/// Reads and prepares one image; the error names the file.
+fn prepare(pre: &Preprocessor, path: &Path) -> anyhow::Result<RgbImage> {
+    let frame = read_rgb(path)?;
+    match pre.prepare(&frame) {
+        Ok(prepared) => Ok(prepared.image),
+        Err(e @ PreprocessError::NoContent { .. }) => {
+            Err(e).with_context(|| path.display().to_string())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A probability as JSON: the shortest decimal that reads back as the same f32.
+fn json_number(p: f32) -> serde_json::Value {
+    p.to_string()
+        .parse::<f64>()
+        .ok()
+        .and_then(serde_json::Number::from_f64)
+        .map_or(serde_json::Value::Null, serde_json::Value::Number)
+}
+
+fn write_json(
+    out: &mut impl Write,
+    classifier: &Classifier,
+    results: &[Classified],
+) -> anyhow::Result<()> {
+    let classes = &classifier.metadata().classes;
+    let items: Vec<serde_json::Value> = results
+        .iter()
+        .map(|r| {
+            let probs: serde_json::Map<String, serde_json::Value> = classes
+                .iter()
+                .zip(&r.probs)
+                .map(|(c, &p)| (c.clone(), json_number(p)))
+                .collect();
+            serde_json::json!({ "path": r.path.display().to_string(), "probs": probs })
+        })
+        .collect();
+    serde_json::to_writer_pretty(&mut *out, &items)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+fn write_table(
+    out: &mut impl Write,
+    classifier: &Classifier,
+    results: &[Classified],
+) -> anyhow::Result<()> {
+    let meta = classifier.metadata();
+    let paths: Vec<String> = results
+        .iter()
+        .map(|r| r.path.display().to_string())
+        .collect();
+    let path_w = paths
+        .iter()
+        .map(|p| p.chars().count())
+        .chain([5])
+        .max()
+        .unwrap_or(5);
+    let widths: Vec<usize> = meta
+        .classes
+        .iter()
+        .map(|c| c.chars().count().max(6))
+        .collect();
+    let flag = format!("{} ≥ {}", meta.positive_class(), meta.threshold);
+    write!(out, "{:<path_w$}", "image")?;
+    for (c, w) in meta.classes.iter().zip(&widths) {
+        write!(out, "  {c:>w$}")?;
+    }
+    writeln!(out, "  {flag}")?;
+    for (path, r) in paths.iter().zip(results) {
+        write!(out, "{path:<path_w$}")?;
+        for (p, w) in r.probs.iter().zip(&widths) {
+            write!(out, "  {p:>w$.4}")?;
+        }
+        writeln!(
+            out,
+            "  {}",
+            if classifier.is_positive(&r.probs) {
+                "yes"
+            } else {
+                "no"
+            }
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,533 @@
+//! The in-memory weights every face of the model shares: a map from checkpoint name to an f32
+//! tensor in the official BiT layout (conv kernels HWIO), as in Google's `.npz` checkpoints.
+//!
+//! [`Weights::load`] reads `.npz` (NumPy zip, see `npz.rs`) or safetensors (see
+//! `safetensors_io.rs`), told apart by their first bytes, never by extension; nothing is
+//! ever unpickled. [`Weights::conform`] checks a file strictly against [`layout::parameters`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::layout::{self, ParamSpec, Role, HEAD_BIAS, HEAD_KERNEL};
+use super::variant::Variant;
+use super::{npz, safetensors_io};
+
+/// One tensor: row-major f32 values of `shape`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tensor {
+    pub shape: Vec<usize>,
+    pub data: Vec<f32>,
+}
+
+impl Tensor {
+    /// A tensor of zeros.
+    pub fn zeros(shape: Vec<usize>) -> Self {
+        let data = vec![0.0; shape.iter().product()];
+        Self { shape, data }
+    }
+}
+
+/// Named tensors plus where they came from.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Weights {
+    /// Checkpoint name → tensor, official layout.
+    pub tensors: BTreeMap<String, Tensor>,
+    /// Hex SHA-256 of the source file; empty for weights made in memory.
+    pub sha256: String,
+    /// Safetensors `__metadata__`; empty for `.npz`.
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// Shapes printed as `[7, 7, 3, 32]`.
+struct ShapeFmt<'a>(&'a [usize]);
+
+impl fmt::Display for ShapeFmt<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
+/// Why weights could not be read, written or matched to a variant.
+#[derive(Debug, thiserror::Error)]
+pub enum WeightsError {
+    #[error("{}: cannot read weights", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{}: cannot write weights", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{}: not a weight file: {why}", path.display())]
+    UnknownFormat { path: PathBuf, why: String },
+    #[error("{}: corrupt .npz archive", path.display())]
+    Zip {
+        path: PathBuf,
+        #[source]
+        source: zip::result::ZipError,
+    },
+    #[error("{}: .npz entry '{entry}': {why}", path.display())]
+    NpzEntry {
+        path: PathBuf,
+        entry: String,
+        why: String,
+    },
+    #[error("{}: corrupt safetensors file", path.display())]
+    Safetensors {
+        path: PathBuf,
+        #[source]
+        source: safetensors::SafeTensorError,
+    },
+    #[error("{}: tensor '{name}': {why}", path.display())]
+    SafetensorsTensor {
+        path: PathBuf,
+        name: String,
+        why: String,
+    },
+    #[error(
+        "weights lack tensor '{name}' of shape {} that {variant} needs{hint}",
+        ShapeFmt(expected)
+    )]
+    Missing {
+        variant: Variant,
+        name: String,
+        expected: Vec<usize>,
+        hint: String,
+    },
+    #[error(
+        "unexpected tensor '{name}' of shape {}: {variant} has no such parameter{hint}",
+        ShapeFmt(found)
+    )]
+    Unexpected {
+        variant: Variant,
+        name: String,
+        found: Vec<usize>,
+        hint: String,
+    },
+    #[error(
+        "tensor '{name}' has shape {} but {variant} needs {}{hint}",
+        ShapeFmt(found),
+        ShapeFmt(expected)
+    )]
+    Shape {
+        variant: Variant,
+        name: String,
+        expected: Vec<usize>,
+        found: Vec<usize>,
+        hint: String,
+    },
+    #[error("tensor '{name}' of shape {} holds {len} values", ShapeFmt(shape))]
+    Length {
+        name: String,
+        shape: Vec<usize>,
+        len: usize,
+    },
+    #[error("tensor '{name}' holds a non-finite value ({value}) at flat index {index}")]
+    NonFinite {
+        name: String,
+        index: usize,
+        value: f32,
+    },
+}
+
+/// Hints at the variant the tensors do fit, for errors about the wrong one.
+fn variant_hint(tensors: &BTreeMap<String, Tensor>) -> String {
+    const DEPTHS: [u32; 5] = [14, 26, 50, 101, 152];
+    const WIDTHS: [f32; 5] = [0.5, 1.0, 2.0, 3.0, 4.0];
+    let classes = tensors
+        .get(HEAD_BIAS)
+        .and_then(|b| b.shape.first().copied());
+    let fits = |variant: &Variant| {
+        let specs = layout::parameters(variant, classes.unwrap_or(1));
+        let body = |name: &str| name != HEAD_KERNEL && name != HEAD_BIAS;
+        let body_count = tensors.keys().filter(|n| body(n)).count();
+        body_count == specs.iter().filter(|p| body(&p.name)).count()
+            && specs
+                .iter()
+                .filter(|p| body(&p.name))
+                .all(|p| tensors.get(&p.name).is_some_and(|t| t.shape == p.shape))
+    };
+    DEPTHS
+        .iter()
+        .flat_map(|&d| WIDTHS.iter().filter_map(move |&w| Variant::new(d, w)))
+        .find(fits)
+        .map(|v| format!(" (these weights fit {v}: wrong --variant?)"))
+        .unwrap_or_default()
+}
+
+impl Weights {
+    /// Reads a `.npz` (zip, stored or deflated) or safetensors file, told apart by content.
+    pub fn load(path: &Path) -> Result<Weights, WeightsError> {
+        let read_err = |source| WeightsError::Read {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut head = [0u8; 16];
+        let n =
+            read_prefix(&mut File::open(path).map_err(read_err)?, &mut head).map_err(read_err)?;
+        let head = &head[..n];
+        let unknown = |why: &str| WeightsError::UnknownFormat {
+            path: path.to_path_buf(),
+            why: why.to_string(),
+        };
+        if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
+            let sha256 = sha256_file(path).map_err(read_err)?;
+            let tensors = npz::read(path)?;
+            Ok(Weights {
+                tensors,
+                sha256,
+                metadata: BTreeMap::new(),
+            })
+        } else if safetensors_io::looks_like(head) {
+            safetensors_io::read(path)
+        } else if head.starts_with(b"\x93NUMPY") {
+            Err(unknown(
+                "a single .npy array; expected an .npz archive of named arrays",
+            ))
+        } else if head.first() == Some(&0x80) {
+            Err(unknown("looks like a Python pickle, which is never loaded (convert it to .npz or safetensors)"))
+        } else if n == 0 {
+            Err(unknown("the file is empty"))
+        } else {
+            Err(unknown(
+                "expected an .npz (zip) archive or a safetensors file",
+            ))
+        }
+    }
+
+    /// Writes all tensors as f32 safetensors (same names, official layout) with
+    /// [`Self::metadata`] as `__metadata__`, atomically.
+    pub fn save_safetensors(&self, path: &Path) -> Result<(), WeightsError> {
+        safetensors_io::write(self, path)
+    }
+
+    /// Checks the tensors strictly against `variant` with a `classes`-way head.
+    ///
+    /// Every tensor must be present with the exact shape, and no other may be: the error names
+    /// the first offending tensor and both shapes. A head that is absent or has another class
+    /// count is replaced by zeros, as BiT does when fine-tuning; a head whose input width is
+    /// wrong is an error.
+    pub fn conform(mut self, variant: &Variant, classes: usize) -> Result<Weights, WeightsError> {
+        let replaced = self.head_needs_replacing(variant, classes).then(|| {
+            let found = |name| self.tensors.get(name).map(|t: &Tensor| t.shape.clone());
+            (found(HEAD_KERNEL), found(HEAD_BIAS))
+        });
+        if replaced.is_some() {
+            for spec in layout::parameters(variant, classes)
+                .iter()
+                .filter(|p| is_head(p))
+            {
+                self.tensors
+                    .insert(spec.name.clone(), Tensor::zeros(spec.shape.clone()));
+            }
+        }
+        self.check(variant, classes)?;
+        if let Some((kernel, bias)) = replaced {
+            tracing::info!(
+                ?kernel,
+                ?bias,
+                "replaced the head with a zero-initialized {classes}-class head"
+            );
+        }
+        Ok(self)
+    }
+
+    /// Whether the head is absent or has another class count (kernel `[1, 1, features, k]`,
+    /// bias `[k]` or absent) rather than being the right one or mis-shaped otherwise.
+    fn head_needs_replacing(&self, variant: &Variant, classes: usize) -> bool {
+        let features = variant.feature_channels();
+        let kernel = self.tensors.get(HEAD_KERNEL).map(|t| t.shape.as_slice());
+        let bias = self.tensors.get(HEAD_BIAS).map(|t| t.shape.as_slice());
+        let kernel_replaceable = match kernel {
+            None => true,
+            Some(&[1, 1, f, _]) => f == features,
+            Some(_) => false,
+        };
+        let bias_replaceable = bias.is_none_or(|b| b.len() == 1);
+        let right = kernel == Some(&[1, 1, features, classes]) && bias == Some(&[classes]);
+        kernel_replaceable && bias_replaceable && !right
+    }
+
+    /// Checks the tensors strictly against `variant` with a `classes`-way head, head included:
+    /// missing, extra, mis-shaped, wrongly sized or non-finite tensors are errors.
+    pub fn check(&self, variant: &Variant, classes: usize) -> Result<(), WeightsError> {
+        let specs = layout::parameters(variant, classes);
+        let hint = || variant_hint(&self.tensors);
+        for spec in &specs {
+            if let Some(t) = self.tensors.get(&spec.name) {
+                if t.shape != spec.shape {
+                    return Err(WeightsError::Shape {
+                        variant: *variant,
+                        name: spec.name.clone(),
+                        expected: spec.shape.clone(),
+                        found: t.shape.clone(),
+                        hint: hint(),
+                    });
+                }
+            }
+        }
+        if let Some(spec) = specs.iter().find(|p| !self.tensors.contains_key(&p.name)) {
+            return Err(WeightsError::Missing {
+                variant: *variant,
+                name: spec.name.clone(),
+                expected: spec.shape.clone(),
+                hint: hint(),
+            });
+        }
+        if specs.len() != self.tensors.len() {
+            let known: std::collections::BTreeSet<&str> =
+                specs.iter().map(|p| p.name.as_str()).collect();
+            if let Some((name, t)) = self
+                .tensors
+                .iter()
+                .find(|(n, _)| !known.contains(n.as_str()))
+            {
+                return Err(WeightsError::Unexpected {
+                    variant: *variant,
+                    name: name.clone(),
+                    found: t.shape.clone(),
+                    hint: hint(),
+                });
+            }
+        }
+        for (name, t) in &self.tensors {
+            if t.data.len() != t.shape.iter().product::<usize>() {
+                return Err(WeightsError::Length {
+                    name: name.clone(),
+                    shape: t.shape.clone(),
+                    len: t.data.len(),
+                });
+            }
+            if let Some(index) = t.data.iter().position(|v| !v.is_finite()) {
+                return Err(WeightsError::NonFinite {
+                    name: name.clone(),
+                    index,
+                    value: t.data[index],
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Deterministic random weights for tests and benchmarks: He-normal kernels, GroupNorm
+    /// scales 1 ± noise and small shifts, a small random (non-zero) head.
+    pub fn random(variant: &Variant, classes: usize, seed: u64) -> Weights {
+        let mut rng = Rng::new(seed);
+        let tensors = layout::parameters(variant, classes)
+            .into_iter()
+            .map(|spec| {
+                let n: usize = spec.shape.iter().product();
+                let (mean, std) = match spec.role {
+                    Role::StdConvKernel => {
+                        let fan_in: usize = spec.shape[..3].iter().product();
+                        (0.0, (2.0 / fan_in as f64).sqrt())
+                    }
+                    Role::GroupNormGamma => (1.0, 0.1),
+                    Role::GroupNormBeta => (0.0, 0.1),
+                    Role::HeadKernel => (0.0, 0.05),
+                    Role::HeadBias => (0.0, 0.05),
+                };
+                let data = (0..n).map(|_| (mean + std * rng.normal()) as f32).collect();
+                let tensor = Tensor {
+                    shape: spec.shape,
+                    data,
+                };
+                (spec.name, tensor)
+            })
+            .collect();
+        Weights {
+            tensors,
+            sha256: String::new(),
+            metadata: BTreeMap::new(),
+        }
+    }
+}
+
+fn is_head(spec: &ParamSpec) -> bool {
+    matches!(spec.role, Role::HeadKernel | Role::HeadBias)
+}
+
+/// Reads up to `buf.len()` bytes, fewer only at end of file.
+fn read_prefix(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// Hex SHA-256 of a file, streamed.
+pub(crate) fn sha256_file(path: &Path) -> io::Result<String> {
+    let mut hasher = Sha256::new();
+    io::copy(&mut File::open(path)?, &mut hasher)?;
+    Ok(hex(&hasher.finalize()))
+}
+
+/// Hex SHA-256 of bytes in memory.
+pub(crate) fn sha256_bytes(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// SplitMix64 with Box–Muller normals: tiny, seedable, identical on every platform.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Self {
+        Self(seed ^ 0x5EED_B17E_0000_0001)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in (0, 1].
+    fn uniform(&mut self) -> f64 {
+        ((self.next_u64() >> 11) + 1) as f64 / (1u64 << 53) as f64
+    }
+
+    fn normal(&mut self) -> f64 {
+        let (u, v) = (self.uniform(), self.uniform());
+        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r14() -> Variant {
+        "r14x0.5".parse().unwrap()
+    }
+
+    #[test]
+    fn random_weights_are_deterministic_and_conform() {
+        let a = Weights::random(&r14(), 2, 7);
+        assert_eq!(a, Weights::random(&r14(), 2, 7));
+        assert_ne!(a, Weights::random(&r14(), 2, 8));
+        assert!(a.tensors[HEAD_KERNEL].data.iter().any(|&v| v != 0.0));
+        let gamma = &a.tensors["resnet/group_norm/gamma"].data;
+        let mean = gamma.iter().sum::<f32>() / gamma.len() as f32;
+        assert!((mean - 1.0).abs() < 0.05, "{mean}");
+        a.clone().conform(&r14(), 2).unwrap();
+    }
+
+    #[test]
+    fn conform_names_the_mis_shaped_tensor_and_both_shapes() {
+        let mut w = Weights::random(&r14(), 2, 1);
+        let name = "resnet/block2/unit01/b/standardized_conv2d/kernel";
+        w.tensors
+            .insert(name.into(), Tensor::zeros(vec![3, 3, 64, 32]));
+        let err = w.conform(&r14(), 2).unwrap_err().to_string();
+        assert!(
+            err.contains(name) && err.contains("[3, 3, 64, 32]") && err.contains("[3, 3, 64, 64]"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn conform_names_missing_and_unexpected_tensors() {
+        let name = "resnet/block3/unit01/c/group_norm/beta";
+        let mut w = Weights::random(&r14(), 2, 1);
+        w.tensors.remove(name);
+        let err = w.conform(&r14(), 2).unwrap_err().to_string();
+        assert!(err.contains(name) && err.contains("[128]"), "{err}");
+
+        let mut w = Weights::random(&r14(), 2, 1);
+        w.tensors
+            .insert("resnet/extra".into(), Tensor::zeros(vec![4]));
+        let err = w.conform(&r14(), 2).unwrap_err().to_string();
+        assert!(err.contains("resnet/extra") && err.contains("[4]"), "{err}");
+    }
+
+    #[test]
+    fn conform_hints_at_the_variant_that_fits() {
+        let r26: Variant = "r26x0.5".parse().unwrap();
+        let err = Weights::random(&r26, 2, 1)
+            .conform(&r14(), 2)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("unit02") && err.contains("fit r26x0.5"),
+            "{err}"
+        );
+        let wide: Variant = "r14x1".parse().unwrap();
+        let err = Weights::random(&wide, 2, 1)
+            .conform(&r14(), 2)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(layout::ROOT_KERNEL) && err.contains("[7, 7, 3, 64]"),
+            "{err}"
+        );
+        assert!(
+            err.contains("[7, 7, 3, 32]") && err.contains("fit r14x1"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn conform_zeroes_a_head_of_another_class_count_or_none() {
+        let w = Weights::random(&r14(), 5, 3);
+        let body = w.tensors["resnet/group_norm/gamma"].clone();
+        let c = w.conform(&r14(), 2).unwrap();
+        assert_eq!(c.tensors[HEAD_KERNEL].shape, vec![1, 1, 1024, 2]);
+        assert!(c.tensors[HEAD_KERNEL].data.iter().all(|&v| v == 0.0));
+        assert_eq!(c.tensors[HEAD_BIAS], Tensor::zeros(vec![2]));
+        assert_eq!(c.tensors["resnet/group_norm/gamma"], body);
+
+        let mut w = Weights::random(&r14(), 2, 3);
+        w.tensors.remove(HEAD_KERNEL);
+        w.tensors.remove(HEAD_BIAS);
+        let c = w.conform(&r14(), 2).unwrap();
+        assert!(c.tensors[HEAD_BIAS].data.iter().all(|&v| v == 0.0));
+
+        let w = Weights::random(&r14(), 2, 3);
+        let kept = w.tensors[HEAD_KERNEL].clone();
+        assert_eq!(w.conform(&r14(), 2).unwrap().tensors[HEAD_KERNEL], kept);
+
+        // A head of the wrong input width is an error, not replaced.
+        let mut w = Weights::random(&r14(), 2, 3);
+        w.tensors
+            .insert(HEAD_KERNEL.into(), Tensor::zeros(vec![1, 1, 999, 2]));
+        let err = w.conform(&r14(), 2).unwrap_err().to_string();
+        assert!(
+            err.contains(HEAD_KERNEL) && err.contains("[1, 1, 999, 2]"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn check_rejects_inconsistent_and_non_finite_tensors() {
+        let name = "resnet/block1/unit01/a/group_norm/gamma";
+        let mut w = Weights::random(&r14(), 2, 1);
+        w.tensors.get_mut(name).unwrap().data.pop();
+        let err = w.check(&r14(), 2).unwrap_err().to_string();
+        assert!(err.contains(name), "{err}");
+        let mut w = Weights::random(&r14(), 2, 1);
+        w.tensors.get_mut(name).unwrap().data[3] = f32::NAN;
+        let err = w.check(&r14(), 2).unwrap_err().to_string();
+        assert!(err.contains(name) && err.contains("index 3"), "{err}");
+    }
+}

@@ -1,0 +1,134 @@
+//! Drawing primitives on packed RGB images (no GStreamer): rectangles, outlines, a 3×5 digit
+//! font, and the timeline's per-column summary.
+
+use image::{Rgb, RgbImage};
+
+/// Fills `[x0, x1) × [y0, y1)`, clipped to the image.
+pub fn fill_rect(img: &mut RgbImage, x0: i64, y0: i64, x1: i64, y1: i64, colour: [u8; 3]) {
+    let (w, h) = (img.width() as i64, img.height() as i64);
+    let (x0, x1) = (x0.clamp(0, w), x1.clamp(0, w));
+    let (y0, y1) = (y0.clamp(0, h), y1.clamp(0, h));
+    for y in y0..y1 {
+        for x in x0..x1 {
+            img.put_pixel(x as u32, y as u32, Rgb(colour));
+        }
+    }
+}
+
+/// A `thickness`-pixel outline just outside the rectangle `[x0, x1) × [y0, y1)`, clipped.
+pub fn outline(img: &mut RgbImage, x0: i64, y0: i64, x1: i64, y1: i64, thickness: i64, colour: [u8; 3]) {
+    let t = thickness;
+    fill_rect(img, x0 - t, y0 - t, x1 + t, y0, colour);
+    fill_rect(img, x0 - t, y1, x1 + t, y1 + t, colour);
+    fill_rect(img, x0 - t, y0, x0, y1, colour);
+    fill_rect(img, x1, y0, x1 + t, y1, colour);
+}
+
+/// 3×5 glyphs for digits, `.`, `%` and `p`; bit 2 is the left column.
+const GLYPHS: [(char, [u8; 5]); 13] = [
+    ('0', [0b111, 0b101, 0b101, 0b101, 0b111]),
+    ('1', [0b010, 0b110, 0b010, 0b010, 0b111]),
+    ('2', [0b111, 0b001, 0b111, 0b100, 0b111]),
+    ('3', [0b111, 0b001, 0b111, 0b001, 0b111]),
+    ('4', [0b101, 0b101, 0b111, 0b001, 0b001]),
+    ('5', [0b111, 0b100, 0b111, 0b001, 0b111]),
+    ('6', [0b111, 0b100, 0b111, 0b101, 0b111]),
+    ('7', [0b111, 0b001, 0b010, 0b010, 0b010]),
+    ('8', [0b111, 0b101, 0b111, 0b101, 0b111]),
+    ('9', [0b111, 0b101, 0b111, 0b001, 0b111]),
+    ('.', [0b000, 0b000, 0b000, 0b000, 0b010]),
+    ('%', [0b101, 0b001, 0b010, 0b100, 0b101]),
+    ('p', [0b000, 0b111, 0b101, 0b111, 0b100]),
+];
+
+/// Draws `text` with `scale`-pixel dots from top-left (`x`, `y`); unknown characters are
+/// blanks. Returns the x after the text.
+pub fn text(img: &mut RgbImage, x: i64, y: i64, scale: i64, text: &str, colour: [u8; 3]) -> i64 {
+    let mut cx = x;
+    for c in text.chars() {
+        if let Some((_, rows)) = GLYPHS.iter().find(|(g, _)| *g == c) {
+            for (r, bits) in rows.iter().enumerate() {
+                for col in 0..3 {
+                    if bits & (0b100 >> col) != 0 {
+                        let px = cx + col * scale;
+                        let py = y + r as i64 * scale;
+                        fill_rect(img, px, py, px + scale, py + scale, colour);
+                    }
+                }
+            }
+        }
+        cx += 4 * scale;
+    }
+    cx
+}
+
+/// The timeline summary of column `c` of `columns`: frames `[c·n/columns, (c+1)·n/columns)`
+/// (at least one frame), their peak score and whether any is flagged.
+pub fn column_summary(scores: &[f32], flagged: &[bool], columns: usize) -> Vec<(f32, bool)> {
+    let n = scores.len();
+    if n == 0 || columns == 0 {
+        return vec![(0.0, false); columns];
+    }
+    (0..columns)
+        .map(|c| {
+            let a = (c * n / columns).min(n - 1);
+            let b = ((c + 1) * n / columns).clamp(a + 1, n);
+            let peak = scores[a..b].iter().cloned().fold(0.0f32, f32::max);
+            let any = flagged[a..b].iter().any(|&f| f);
+            (peak, any)
+        })
+        .collect()
+}
+
+/// The timeline column showing frame `index` of `n`.
+pub fn column_of(index: u64, n: u64, columns: usize) -> usize {
+    if n == 0 || columns == 0 {
+        return 0;
+    }
+    ((index.min(n - 1) as u128 * columns as u128 / n as u128) as usize).min(columns - 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rectangles_clip() {
+        let mut img = RgbImage::new(4, 3);
+        fill_rect(&mut img, -2, 1, 10, 2, [9, 9, 9]);
+        for x in 0..4 {
+            assert_eq!(img.get_pixel(x, 1).0, [9, 9, 9]);
+            assert_eq!(img.get_pixel(x, 0).0, [0, 0, 0]);
+        }
+        let mut img = RgbImage::new(10, 10);
+        outline(&mut img, 3, 3, 7, 7, 2, [1, 2, 3]);
+        assert_eq!(img.get_pixel(1, 1).0, [1, 2, 3]);
+        assert_eq!(img.get_pixel(8, 8).0, [1, 2, 3]);
+        assert_eq!(img.get_pixel(5, 5).0, [0, 0, 0], "inside stays");
+        assert_eq!(img.get_pixel(0, 0).0, [0, 0, 0], "beyond the thickness stays");
+    }
+
+    #[test]
+    fn digits_draw_their_dots() {
+        let mut img = RgbImage::new(40, 10);
+        let end = text(&mut img, 0, 0, 2, "1.", [255, 255, 255]);
+        assert_eq!(end, 16);
+        // '1' top row is 010: the middle dot.
+        assert_eq!(img.get_pixel(2, 0).0, [255, 255, 255]);
+        assert_eq!(img.get_pixel(0, 0).0, [0, 0, 0]);
+    }
+
+    #[test]
+    fn columns_cover_every_frame() {
+        let scores = [0.1, 0.9, 0.2, 0.3, 0.8];
+        let flags = [false, true, false, false, false];
+        assert_eq!(column_summary(&scores, &flags, 2), vec![(0.9, true), (0.8, false)]);
+        // More columns than frames: each column shows one frame.
+        let many = column_summary(&scores, &flags, 10);
+        assert_eq!(many.len(), 10);
+        assert_eq!(many[9], (0.8, false));
+        assert_eq!(column_of(0, 5, 2), 0);
+        assert_eq!(column_of(4, 5, 2), 1);
+        assert_eq!(column_of(99, 5, 2), 1);
+    }
+}

@@ -1,0 +1,353 @@
+//! Renders a view of a [`Scene`] into the image area of a frame: height-field shading under
+//! the scope's coaxial light (red light scatters deeper, so shadows stay red), specular
+//! highlights on wet crests, a dark lumen, distance falloff, vignetting toward the rim,
+//! optional blur and sensor grain. Pixels outside the area stay exactly black; pixels inside
+//! are never black.
+
+use image::RgbImage;
+
+use super::layout::{FrameGeometry, Rect};
+use super::mucosa::Slow;
+use super::rng::mix64;
+use super::scene::Scene;
+
+/// The scope's view onto the world.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Camera {
+    /// World point at the centre of the image area.
+    pub center: [f32; 2],
+    /// Rotation of the view (radians).
+    pub angle: f32,
+    /// World units per image-area radius (larger is further away).
+    pub scale: f32,
+}
+
+impl Camera {
+    /// World point seen at frame point `q` (image-area radius = 1, origin at its centre).
+    #[inline]
+    pub fn to_world(&self, q: [f32; 2]) -> [f32; 2] {
+        let (s, c) = self.angle.sin_cos();
+        [
+            self.center[0] + self.scale * (c * q[0] - s * q[1]),
+            self.center[1] + self.scale * (s * q[0] + c * q[1]),
+        ]
+    }
+
+    /// Frame point (image-area radius = 1) where world point `w` appears.
+    pub fn to_frame(&self, w: [f32; 2]) -> [f32; 2] {
+        let (s, c) = self.angle.sin_cos();
+        let (dx, dy) = (
+            (w[0] - self.center[0]) / self.scale,
+            (w[1] - self.center[1]) / self.scale,
+        );
+        [c * dx + s * dy, -s * dx + c * dy]
+    }
+}
+
+/// The dark, far-away lumen of the stomach seen in the frame.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Lumen {
+    /// Centre in frame coordinates (may lie outside the image area).
+    pub at: [f32; 2],
+    /// Radius in frame coordinates.
+    pub radius: f32,
+}
+
+/// Image degradation applied after shading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Blur {
+    /// Sharp.
+    None,
+    /// Out of focus: box blur with this radius in pixels.
+    Defocus(u32),
+    /// Motion along one axis with this radius in pixels.
+    Motion {
+        /// Along x (else along y).
+        horizontal: bool,
+        /// Radius in pixels.
+        radius: u32,
+    },
+}
+
+/// Illumination and sensor of the scope for one frame.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Optics {
+    /// Slope of the wall toward its far side, in frame coordinates.
+    pub tilt: [f32; 2],
+    /// Light loss toward the far side (0 = none).
+    pub falloff: f32,
+    /// Optional dark lumen.
+    pub lumen: Option<Lumen>,
+    /// Overall gain.
+    pub exposure: f32,
+    /// Darkening at the rim of the image area, in `[0, 1]`.
+    pub vignette: f32,
+    /// Strength of specular highlights.
+    pub specular: f32,
+    /// Blur.
+    pub blur: Blur,
+    /// Sensor noise amplitude in 8-bit levels.
+    pub grain: f32,
+    /// Seed of the sensor noise.
+    pub grain_seed: u64,
+}
+
+/// Where a malignant lesion appeared in a rendered frame.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LesionHit {
+    /// Index into [`Scene::lesions`].
+    pub lesion: usize,
+    /// Bounding box of the pixels inside the image area whose lesion mask is at least 0.5.
+    pub bbox: Rect,
+    /// Number of those pixels.
+    pub pixels: u32,
+}
+
+/// Spacing in pixels of the coarse grid the slow mucosa layers are sampled on.
+const COARSE: usize = 4;
+/// Pixels this far outside the outline are still sampled, for the shading gradient.
+const APRON: f32 = 2.0;
+/// Never-black floor of the red channel inside the image area.
+const RED_FLOOR: u8 = 3;
+
+/// Renders `scene` through `camera` and `optics` into the image area of `img` (which must be
+/// `geometry.width × geometry.height`), leaving other pixels untouched. Returns the visible
+/// malignant lesions.
+pub fn render(
+    img: &mut RgbImage,
+    geometry: &FrameGeometry,
+    scene: &Scene,
+    camera: &Camera,
+    optics: &Optics,
+) -> Vec<LesionHit> {
+    let area = geometry.area;
+    let b = area.bounds(geometry.width, geometry.height);
+    let (bw, bh) = (b.w as usize, b.h as usize);
+    let px_world = camera.scale / area.half;
+
+    // Cull lesions and bubbles to those that can touch the view.
+    let view = camera.scale * 1.5;
+    let near =
+        |c: [f32; 2], r: f32| (c[0] - camera.center[0]).hypot(c[1] - camera.center[1]) < view + r;
+    let lesions: Vec<usize> = (0..scene.lesions.len())
+        .filter(|&i| near(scene.lesions[i].center, scene.lesions[i].extent()))
+        .collect();
+    let bubbles: Vec<usize> = (0..scene.bubbles.len())
+        .filter(|&i| near(scene.bubbles[i].center, scene.bubbles[i].radius))
+        .collect();
+
+    // Pass 1: sample the slow layers on a coarse grid, then the surface at every pixel.
+    let pixel_q = |fx: f32, fy: f32| [(fx - area.cx) / area.half, (fy - area.cy) / area.half];
+    let (gw, gh) = (bw / COARSE + 2, bh / COARSE + 2);
+    let mut slow = Vec::with_capacity(gw * gh);
+    for gj in 0..gh {
+        for gi in 0..gw {
+            let q = pixel_q(
+                (b.x as usize + gi * COARSE) as f32 + 0.5,
+                (b.y as usize + gj * COARSE) as f32 + 0.5,
+            );
+            let w = camera.to_world(q);
+            slow.push(scene.mucosa.slow(w[0], w[1]));
+        }
+    }
+    let mut height = vec![0.0f32; bw * bh];
+    let mut surf = vec![super::mucosa::Surface::default(); bw * bh];
+    let mut masks = vec![0.0f32; lesions.len()];
+    let mut hits: Vec<Option<(Rect, u32)>> = vec![None; lesions.len()];
+    for j in 0..bh {
+        let fy = (b.y as usize + j) as f32 + 0.5;
+        for i in 0..bw {
+            let fx = (b.x as usize + i) as f32 + 0.5;
+            let sd = area.signed_distance(fx, fy);
+            if sd > APRON {
+                continue;
+            }
+            let w = camera.to_world(pixel_q(fx, fy));
+            let (gi, gj) = (i / COARSE, j / COARSE);
+            let at = |di: usize, dj: usize| &slow[(gj + dj) * gw + gi + di];
+            let (tx, ty) = (
+                (i % COARSE) as f32 / COARSE as f32,
+                (j % COARSE) as f32 / COARSE as f32,
+            );
+            let sl = Slow::bilerp([at(0, 0), at(1, 0), at(0, 1), at(1, 1)], tx, ty);
+            let s = scene.surface(w[0], w[1], &sl, &lesions, &bubbles, &mut masks);
+            height[j * bw + i] = s.height;
+            surf[j * bw + i] = s;
+            if sd <= 0.0 {
+                for (k, &m) in masks.iter().enumerate() {
+                    if m >= 0.5 && scene.lesions[lesions[k]].malignant {
+                        grow(&mut hits[k], b.x + i as u32, b.y + j as u32);
+                    }
+                }
+            }
+        }
+    }
+
+    // Pass 2: shade.
+    let tilt_len = optics.tilt[0].hypot(optics.tilt[1]).max(1e-6);
+    let far = [optics.tilt[0] / tilt_len, optics.tilt[1] / tilt_len];
+    for j in 0..bh {
+        let y = b.y + j as u32;
+        let fy = y as f32 + 0.5;
+        for i in 0..bw {
+            let x = b.x + i as u32;
+            let fx = x as f32 + 0.5;
+            let sd = area.signed_distance(fx, fy);
+            if sd > 0.0 {
+                continue;
+            }
+            let q = [(fx - area.cx) / area.half, (fy - area.cy) / area.half];
+            let (il, ir) = (i.saturating_sub(1), (i + 1).min(bw - 1));
+            let (ju, jd) = (j.saturating_sub(1), (j + 1).min(bh - 1));
+            let gx =
+                (height[j * bw + ir] - height[j * bw + il]) / ((ir - il).max(1) as f32 * px_world);
+            let gy =
+                (height[jd * bw + i] - height[ju * bw + i]) / ((jd - ju).max(1) as f32 * px_world);
+            let n = normalize([-(gx + optics.tilt[0]), -(gy + optics.tilt[1]), 1.0]);
+            let l = normalize([-0.45 * q[0], -0.45 * q[1], 1.0]);
+            let ndl = (n[0] * l[0] + n[1] * l[1] + n[2] * l[2]).max(0.0);
+
+            let depth = 1.0 + optics.falloff * (0.5 + 0.5 * (q[0] * far[0] + q[1] * far[1]));
+            let mut illum = optics.exposure / (depth * depth);
+            if let Some(lumen) = optics.lumen {
+                let d2 = ((q[0] - lumen.at[0]).powi(2) + (q[1] - lumen.at[1]).powi(2))
+                    / (lumen.radius * lumen.radius);
+                illum *= 1.0 - 0.9 * (-d2).exp();
+            }
+            let s = &surf[j * bw + i];
+            // Red scatters under the surface: it fills shadows and falls off more slowly.
+            let lit = [
+                ndl * (1.35 - 0.35 * ndl) * illum * (1.2 - 0.2 * illum.min(1.5)),
+                ndl * illum,
+                ndl * (0.8 + 0.2 * ndl) * illum * (0.9 + 0.1 * illum),
+            ];
+            // Blinn-Phong with the view along the light: a tight, saturating glint plus sheen.
+            let n2 = ndl * ndl;
+            let n8 = n2 * n2 * n2 * n2;
+            let n32 = n8 * n8 * n8 * n8;
+            let n256 = n32 * n32 * n32 * n32 * n32 * n32 * n32 * n32;
+            let spec = optics.specular * (2.0 * s.wet * n256 + 0.08 * n8 * n2) * illum.min(1.0);
+            let rim = 1.0 + sd / area.half;
+            let vignette = 1.0 - optics.vignette * super::noise::smoothstep(0.45, 1.0, rim).powi(2);
+            let coverage = (0.5 - sd).min(1.0);
+            let k = vignette * coverage;
+            let grain = grain_noise(optics.grain_seed, x, y).map(|g| g * optics.grain);
+            let mut rgb = [0u8; 3];
+            for c in 0..3 {
+                let v = (s.albedo[c] * (0.04 + lit[c]) + spec + s.glow * illum) * k;
+                rgb[c] = (v * 255.0 + grain[c] + 0.5).clamp(0.0, 255.0) as u8;
+            }
+            rgb[0] = rgb[0].max(RED_FLOOR);
+            img.put_pixel(x, y, image::Rgb(rgb));
+        }
+    }
+
+    match optics.blur {
+        Blur::None => {}
+        Blur::Defocus(r) => {
+            box_blur(img, b, r, true);
+            box_blur(img, b, r, false);
+        }
+        Blur::Motion { horizontal, radius } => box_blur(img, b, radius, horizontal),
+    }
+    if optics.blur != Blur::None {
+        restore_outline(img, geometry);
+    }
+
+    lesions
+        .iter()
+        .zip(hits)
+        .filter_map(|(&lesion, hit)| {
+            hit.map(|(bbox, pixels)| LesionHit {
+                lesion,
+                bbox,
+                pixels,
+            })
+        })
+        .collect()
+}
+
+/// Extends the running box of a lesion by pixel `(x, y)`.
+fn grow(hit: &mut Option<(Rect, u32)>, x: u32, y: u32) {
+    match hit {
+        None => *hit = Some((Rect { x, y, w: 1, h: 1 }, 1)),
+        Some((r, n)) => {
+            let (x1, y1) = ((r.x + r.w).max(x + 1), (r.y + r.h).max(y + 1));
+            r.x = r.x.min(x);
+            r.y = r.y.min(y);
+            r.w = x1 - r.x;
+            r.h = y1 - r.y;
+            *n += 1;
+        }
+    }
+}
+
+#[inline]
+fn normalize(v: [f32; 3]) -> [f32; 3] {
+    let n = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
+    [v[0] / n, v[1] / n, v[2] / n]
+}
+
+/// Per-pixel, per-channel sensor noise in `[-0.5, 0.5]`.
+#[inline]
+fn grain_noise(seed: u64, x: u32, y: u32) -> [f32; 3] {
+    let h = mix64(seed ^ (u64::from(x) << 32 | u64::from(y)));
+    let unit = |shift: u32| ((h >> shift) & 0xFFFF) as f32 / 65_535.0 - 0.5;
+    [unit(0), unit(16), unit(32)]
+}
+
+/// Box blur with `radius` along one axis within rectangle `b`.
+fn box_blur(img: &mut RgbImage, b: Rect, radius: u32, horizontal: bool) {
+    if radius == 0 || b.w == 0 || b.h == 0 {
+        return;
+    }
+    let (lines, len) = if horizontal { (b.h, b.w) } else { (b.w, b.h) };
+    let at = |line: u32, k: u32| {
+        if horizontal {
+            (b.x + k, b.y + line)
+        } else {
+            (b.x + line, b.y + k)
+        }
+    };
+    let r = radius as i64;
+    let mut src = vec![[0u32; 3]; len as usize];
+    for line in 0..lines {
+        for (k, px) in src.iter_mut().enumerate() {
+            let (x, y) = at(line, k as u32);
+            let p = img.get_pixel(x, y).0;
+            *px = [u32::from(p[0]), u32::from(p[1]), u32::from(p[2])];
+        }
+        let n = len as i64;
+        for k in 0..n {
+            let (lo, hi) = ((k - r).max(0), (k + r).min(n - 1));
+            let mut sum = [0u32; 3];
+            for px in &src[lo as usize..=hi as usize] {
+                for c in 0..3 {
+                    sum[c] += px[c];
+                }
+            }
+            let count = (hi - lo + 1) as u32;
+            let (x, y) = at(line, k as u32);
+            img.put_pixel(
+                x,
+                y,
+                image::Rgb(sum.map(|s| ((s + count / 2) / count) as u8)),
+            );
+        }
+    }
+}
+
+/// After blurring, puts the exact black outline and the never-black floor back.
+fn restore_outline(img: &mut RgbImage, geometry: &FrameGeometry) {
+    let b = geometry.area.bounds(geometry.width, geometry.height);
+    for y in b.y..b.y + b.h {
+        for x in b.x..b.x + b.w {
+            let p = img.get_pixel_mut(x, y);
+            if geometry.area.contains(x, y) {
+                p.0[0] = p.0[0].max(RED_FLOOR);
+            } else {
+                p.0 = [0, 0, 0];
+            }
+        }
+    }
+}
