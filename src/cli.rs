@@ -21,6 +21,15 @@ pub enum Command {
     Eval(crate::eval::EvalArgs),
     /// Classify still images (PNG, JPEG, PPM) with an exported ONNX model.
     Classify(crate::classify::ClassifyArgs),
+    /// Reprocess a recorded study (video or image directory): every frame scored, segments,
+    /// annotated video, thumbnails and an HTML report.
+    Reprocess(crate::reprocess::ReprocessArgs),
+    /// Fine-tune a BiT classifier with the paper's recipe and export it as model.onnx.
+    #[cfg(feature = "train")]
+    Train(crate::train::args::TrainArgs),
+    /// Fine-tune a BiT classifier (needs a build with the `train` feature).
+    #[cfg(not(feature = "train"))]
+    Train(crate::train::args::WithoutTrainFeature),
 }
 
 /// Runs the parsed command line.
@@ -30,5 +39,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export(args) => crate::export::run(&args),
         Command::Eval(args) => crate::eval::run(&args),
         Command::Classify(args) => crate::classify::run(&args),
+        Command::Reprocess(args) => crate::reprocess::run(&args),
+        #[cfg(feature = "train")]
+        Command::Train(args) => crate::train::run::run(&args),
+        #[cfg(not(feature = "train"))]
+        Command::Train(args) => args.run(),
     }
 }

@@ -14,6 +14,7 @@ pub mod infer;
 pub mod model;
 pub mod overlay;
 pub mod preprocess;
+pub mod reprocess;
 pub mod sink;
 pub mod smooth;
 pub mod synth;

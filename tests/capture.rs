@@ -46,7 +46,11 @@ fn check_counts(name: &str, encode: &str, frames: u32, width: u32, height: u32) 
         assert_eq!(f.data.len(), f.stride * height as usize);
         let expect = Duration::from_nanos(i as u64 * 1_000_000_000 / 30);
         let diff = f.pts.abs_diff(expect);
-        assert!(diff < Duration::from_millis(2), "{name}: frame {i} pts {:?}", f.pts);
+        assert!(
+            diff < Duration::from_millis(2),
+            "{name}: frame {i} pts {:?}",
+            f.pts
+        );
     }
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -105,10 +109,17 @@ fn skip_counts_frames_without_copying() {
 
 fn err_of(path: &Path) -> String {
     match read_all(path) {
-        Ok(frames) => panic!("{}: expected an error, got {} frames", path.display(), frames.len()),
+        Ok(frames) => panic!(
+            "{}: expected an error, got {} frames",
+            path.display(),
+            frames.len()
+        ),
         Err(e) => {
             let msg = format!("{e:#}");
-            assert!(msg.contains(&path.display().to_string()), "names the file: {msg}");
+            assert!(
+                msg.contains(&path.display().to_string()),
+                "names the file: {msg}"
+            );
             msg
         }
     }
@@ -136,7 +147,10 @@ fn bad_video_inputs_name_the_file_and_the_problem() {
     let cut = dir.join("cut.mp4");
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
     let msg = err_of(&cut);
-    assert!(msg.contains("cannot decode") && msg.contains("truncated"), "{msg}");
+    assert!(
+        msg.contains("cannot decode") && msg.contains("truncated"),
+        "{msg}"
+    );
 
     // With the index first, the cut file plays its first half and then ends: the duration
     // check reports it.
@@ -155,7 +169,10 @@ fn bad_video_inputs_name_the_file_and_the_problem() {
         }
     };
     assert!(matches!(err, CaptureError::Truncated { .. }), "{err}");
-    assert!(delivered > 10 && delivered < 60, "frames before the cut are delivered: {delivered}");
+    assert!(
+        delivered > 10 && delivered < 60,
+        "frames before the cut are delivered: {delivered}"
+    );
     assert!(err.to_string().contains("truncated"), "{err}");
 
     // A truncated webm likewise.
@@ -172,7 +189,16 @@ fn audio_only_file_has_no_video_stream() {
     let dir = scratch("audio");
     let path = dir.join("sound.ogg");
     let status = Command::new("gst-launch-1.0")
-        .args(["-q", "audiotestsrc", "num-buffers=20", "!", "vorbisenc", "!", "oggmux", "!"])
+        .args([
+            "-q",
+            "audiotestsrc",
+            "num-buffers=20",
+            "!",
+            "vorbisenc",
+            "!",
+            "oggmux",
+            "!",
+        ])
         .arg("filesink")
         .arg(format!("location={}", path.display()))
         .status()
@@ -199,7 +225,11 @@ fn image_directory_in_natural_order() {
     for (i, f) in frames.iter().enumerate() {
         assert_eq!(f.index, i as u64);
         assert_eq!(f.pixel(0, 0)[0], (i as u8 + 1) * 10, "natural order");
-        assert_eq!(f.pts, Duration::from_millis(500 * i as u64), "2 fps default");
+        assert_eq!(
+            f.pts,
+            Duration::from_millis(500 * i as u64),
+            "2 fps default"
+        );
     }
     // A glob on the file name selects a subset.
     let glob = dir.join("img1*.png");
@@ -229,7 +259,10 @@ fn corrupt_png_stops_the_sequence_at_that_file() {
     }
     let err = cap.next_frame().unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains("frame_003.png") && msg.contains("frame 3"), "{msg}");
+    assert!(
+        msg.contains("frame_003.png") && msg.contains("frame 3"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -251,7 +284,24 @@ fn bad_directories_name_the_directory() {
         eprintln!("skipping the unreadable-directory check: running with CAP_DAC_OVERRIDE");
     } else {
         let msg = err_of(&locked);
-        assert!(msg.contains("cannot read") && msg.contains("ermission"), "{msg}");
+        assert!(
+            msg.contains("cannot read") && msg.contains("ermission"),
+            "{msg}"
+        );
     }
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+#[ignore = "debugging aid: ENDOSCAN_PROBE=file cargo test --test capture probe -- --ignored"]
+fn probe() {
+    let path = PathBuf::from(std::env::var("ENDOSCAN_PROBE").unwrap());
+    let mut cap = Capture::open(&path, Settings::default()).unwrap();
+    loop {
+        match cap.next_frame() {
+            Ok(Some(f)) => eprintln!("frame {} pts {:?}", f.index, f.pts),
+            Ok(None) => break eprintln!("end"),
+            Err(e) => break eprintln!("error: {e}"),
+        }
+    }
 }

@@ -17,6 +17,7 @@ use endoscan::model::layout;
 use endoscan::model::torch::{BitModel, TorchModelError};
 use endoscan::model::weights::Weights;
 use endoscan::model::{ModelMetadata, Normalization, Variant};
+use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Kind, Tensor};
 
 /// Largest accepted |tch − other| on a logit.
@@ -471,15 +472,12 @@ fn train_step_benchmark() {
         SIZE as i64,
     ]);
     let ys = Tensor::from_slice(&(0..BATCH as i64).map(|i| i % 2).collect::<Vec<_>>());
-    let vars = model.var_store().trainable_variables();
-    let tch_step = || {
+    // The optimizer's zero_grad sets gradients to none (libtorch's default), as PyTorch's
+    // `zero_grad(set_to_none=True)`: that is what training does.
+    let mut opt = nn::Sgd::default().build(model.var_store(), 0.0).unwrap();
+    let mut tch_step = || {
         let start = Instant::now();
-        for var in &vars {
-            let mut grad = var.grad();
-            if grad.defined() {
-                let _ = grad.zero_();
-            }
-        }
+        opt.zero_grad();
         net.forward_t(&xs, true)
             .unwrap()
             .cross_entropy_for_logits(&ys)
@@ -497,7 +495,8 @@ fn train_step_benchmark() {
     let mut to_python = python.stdin.take().unwrap();
     let mut from_python = BufReader::new(python.stdout.take().unwrap()).lines();
     let torch_info = from_python.next().unwrap().unwrap();
-    let mut torch_step = || {
+    // `move`: dropping the closure closes the child's stdin, which ends its loop.
+    let mut torch_step = move || {
         writeln!(to_python).unwrap();
         from_python.next().unwrap().unwrap().parse::<f64>().unwrap()
     };

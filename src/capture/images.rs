@@ -149,7 +149,10 @@ impl ImageSource {
             path: path.clone(),
             source,
         })?;
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         self.manifest
             .update(format!("{}  {name}\n", hex(&Sha256::digest(&bytes))).as_bytes());
         self.next += 1;
@@ -162,11 +165,8 @@ impl ImageSource {
 }
 
 fn is_image_name(name: &str) -> bool {
-    name.rsplit_once('.').is_some_and(|(_, ext)| {
-        IMAGE_EXTENSIONS
-            .iter()
-            .any(|e| e.eq_ignore_ascii_case(ext))
-    })
+    name.rsplit_once('.')
+        .is_some_and(|(_, ext)| IMAGE_EXTENSIONS.iter().any(|e| e.eq_ignore_ascii_case(ext)))
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {

@@ -122,7 +122,10 @@ pub fn natural_cmp(a: &str, b: &str) -> Ordering {
 }
 
 fn trim_zeros(digits: &[u8]) -> &[u8] {
-    let first = digits.iter().position(|&d| d != b'0').unwrap_or(digits.len());
+    let first = digits
+        .iter()
+        .position(|&d| d != b'0')
+        .unwrap_or(digits.len());
     &digits[first..]
 }
 
@@ -147,11 +150,25 @@ mod tests {
 
     #[test]
     fn natural_order_compares_numbers() {
-        let mut names = vec!["img10.png", "img2.png", "img1.png", "img01.png", "a.png", "img2b.png"];
+        let mut names = vec![
+            "img10.png",
+            "img2.png",
+            "img1.png",
+            "img01.png",
+            "a.png",
+            "img2b.png",
+        ];
         names.sort_by(|a, b| natural_cmp(a, b));
         assert_eq!(
             names,
-            ["a.png", "img01.png", "img1.png", "img2.png", "img2b.png", "img10.png"]
+            [
+                "a.png",
+                "img01.png",
+                "img1.png",
+                "img2.png",
+                "img2b.png",
+                "img10.png"
+            ]
         );
         assert_eq!(natural_cmp("x", "x"), Ordering::Equal);
         assert_eq!(natural_cmp("frame_99", "frame_100"), Ordering::Less);

@@ -18,6 +18,9 @@ use super::{CaptureError, Frame, Settings, SourceKind, StreamInfo, POLL};
 /// duration is reported as truncated. Looser than a frame because containers round durations
 /// and may count a longer audio track.
 const TRUNCATION_TOLERANCE: Duration = Duration::from_millis(250);
+/// How long every streaming task may sit paused, with no frame, error or EOS, before the
+/// input is declared undecodable (see `check_stall`).
+const STALL_TIME: Duration = Duration::from_secs(2);
 
 pub(super) struct VideoSource {
     path: PathBuf,
@@ -35,6 +38,8 @@ pub(super) struct VideoSource {
     duration: Option<Duration>,
     /// An error seen on the bus, returned once the frames decoded before it are delivered.
     pending: Option<CaptureError>,
+    /// When every streaming task was first seen paused with no frame and no EOS.
+    stalled_since: Option<std::time::Instant>,
     done: bool,
 }
 
@@ -81,12 +86,8 @@ impl VideoSource {
         pipeline
             .add_many([&filesrc, &decodebin, &convert, sink.upcast_ref()])
             .map_err(|e| setup(e.to_string()))?;
-        filesrc
-            .link(&decodebin)
-            .map_err(|e| setup(e.to_string()))?;
-        convert
-            .link(&sink)
-            .map_err(|e| setup(e.to_string()))?;
+        filesrc.link(&decodebin).map_err(|e| setup(e.to_string()))?;
+        convert.link(&sink).map_err(|e| setup(e.to_string()))?;
 
         let video_linked = Arc::new(AtomicBool::new(false));
         let no_video = Arc::new(AtomicBool::new(false));
@@ -123,6 +124,7 @@ impl VideoSource {
             fps: None,
             duration: None,
             pending: None,
+            stalled_since: None,
             done: false,
         };
         if source.pipeline.set_state(gst::State::Playing).is_err() {
@@ -154,7 +156,7 @@ impl VideoSource {
         let Some(sample) = self.next_sample()? else {
             return Ok(None);
         };
-        self.to_frame(&sample).map(Some)
+        self.frame_of(&sample).map(Some)
     }
 
     pub(super) fn skip(&mut self, n: u64) -> Result<u64, CaptureError> {
@@ -197,14 +199,40 @@ impl VideoSource {
             match watch_bus(&self.bus, gst::ClockTime::ZERO) {
                 Some(BusEvent::Error(e)) => self.pending = Some(self.classify(e)),
                 // The appsink reports EOS itself once its queue is empty.
-                Some(BusEvent::Eos) | None => {}
+                Some(BusEvent::Eos) => {}
+                None => self.check_stall()?,
             }
         }
     }
 
+    /// decodebin (1.22) drops an error that a demuxer posts while it is still being plugged
+    /// (e.g. qtdemux on an mp4 without its index), leaving a pipeline that never prerolls and
+    /// never says why. Such a pipeline has streaming tasks but none running: after that has
+    /// lasted [`STALL_TIME`], report the file as undecodable instead of waiting forever.
+    fn check_stall(&mut self) -> Result<(), CaptureError> {
+        if !tasks_all_paused(&self.pipeline) {
+            self.stalled_since = None;
+            return Ok(());
+        }
+        let since = *self
+            .stalled_since
+            .get_or_insert_with(std::time::Instant::now);
+        if since.elapsed() < STALL_TIME {
+            return Ok(());
+        }
+        self.finish();
+        Err(self.decode_error(&format!(
+            "decoding stopped after {} frames without an error from GStreamer (damaged or truncated file?)",
+            self.index
+        )))
+    }
+
     /// Reads the sample's caps and timing, advancing the frame index; returns the frame's
     /// index, PTS and duration.
-    fn timing(&mut self, sample: &gst::Sample) -> Result<(u64, Duration, Option<Duration>), CaptureError> {
+    fn timing(
+        &mut self,
+        sample: &gst::Sample,
+    ) -> Result<(u64, Duration, Option<Duration>), CaptureError> {
         let caps = sample
             .caps()
             .ok_or_else(|| self.decode_error("decoded sample without caps"))?;
@@ -220,7 +248,9 @@ impl VideoSource {
                     self.path.display(),
                     info.width(),
                     info.height(),
-                    self.fps.map(|f| format!("{f:.3}")).unwrap_or_else(|| "variable".into())
+                    self.fps
+                        .map(|f| format!("{f:.3}"))
+                        .unwrap_or_else(|| "variable".into())
                 );
             }
             self.caps = Some((caps.to_owned(), info));
@@ -260,7 +290,7 @@ impl VideoSource {
         Ok((index, pts, frame_duration))
     }
 
-    fn to_frame(&mut self, sample: &gst::Sample) -> Result<Frame, CaptureError> {
+    fn frame_of(&mut self, sample: &gst::Sample) -> Result<Frame, CaptureError> {
         let (index, pts, duration) = self.timing(sample)?;
         let (_, info) = self.caps.as_ref().expect("timing() stored the caps");
         let buffer = sample.buffer().expect("timing() checked the buffer");
@@ -361,6 +391,22 @@ impl Drop for VideoSource {
     fn drop(&mut self) {
         self.shutdown();
     }
+}
+
+/// Whether the pipeline has streaming tasks and all of them are paused or stopped.
+fn tasks_all_paused(pipeline: &gst::Pipeline) -> bool {
+    let mut tasks = 0;
+    let mut running = 0;
+    for element in pipeline.iterate_recurse().into_iter().flatten() {
+        for pad in element.iterate_pads().into_iter().flatten() {
+            match pad.task_state() {
+                gst::TaskState::Started => running += 1,
+                gst::TaskState::Paused => tasks += 1,
+                _ => {}
+            }
+        }
+    }
+    tasks > 0 && running == 0
 }
 
 /// Links decodebin's first video pad to the converter; other streams (audio, subtitles) go to

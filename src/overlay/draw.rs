@@ -16,7 +16,15 @@ pub fn fill_rect(img: &mut RgbImage, x0: i64, y0: i64, x1: i64, y1: i64, colour:
 }
 
 /// A `thickness`-pixel outline just outside the rectangle `[x0, x1) × [y0, y1)`, clipped.
-pub fn outline(img: &mut RgbImage, x0: i64, y0: i64, x1: i64, y1: i64, thickness: i64, colour: [u8; 3]) {
+pub fn outline(
+    img: &mut RgbImage,
+    x0: i64,
+    y0: i64,
+    x1: i64,
+    y1: i64,
+    thickness: i64,
+    colour: [u8; 3],
+) {
     let t = thickness;
     fill_rect(img, x0 - t, y0 - t, x1 + t, y0, colour);
     fill_rect(img, x0 - t, y1, x1 + t, y1 + t, colour);
@@ -88,6 +96,34 @@ pub fn column_of(index: u64, n: u64, columns: usize) -> usize {
     ((index.min(n - 1) as u128 * columns as u128 / n as u128) as usize).min(columns - 1)
 }
 
+/// `img` scaled (nearest neighbour, aspect kept) and centred on a black `w × h` canvas: for
+/// the rare image sequence whose frames change size inside one video.
+pub fn fit_into(img: &RgbImage, w: u32, h: u32) -> RgbImage {
+    let (iw, ih) = img.dimensions();
+    let mut out = RgbImage::new(w, h);
+    if iw == 0 || ih == 0 || w == 0 || h == 0 {
+        return out;
+    }
+    let scale = (w as f64 / iw as f64).min(h as f64 / ih as f64);
+    let (sw, sh) = (
+        ((iw as f64 * scale) as u32).clamp(1, w),
+        ((ih as f64 * scale) as u32).clamp(1, h),
+    );
+    let (ox, oy) = ((w - sw) / 2, (h - sh) / 2);
+    for y in 0..sh {
+        let sy = ((y as f64 + 0.5) / scale) as u32;
+        for x in 0..sw {
+            let sx = ((x as f64 + 0.5) / scale) as u32;
+            out.put_pixel(
+                ox + x,
+                oy + y,
+                *img.get_pixel(sx.min(iw - 1), sy.min(ih - 1)),
+            );
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,7 +141,11 @@ mod tests {
         assert_eq!(img.get_pixel(1, 1).0, [1, 2, 3]);
         assert_eq!(img.get_pixel(8, 8).0, [1, 2, 3]);
         assert_eq!(img.get_pixel(5, 5).0, [0, 0, 0], "inside stays");
-        assert_eq!(img.get_pixel(0, 0).0, [0, 0, 0], "beyond the thickness stays");
+        assert_eq!(
+            img.get_pixel(0, 0).0,
+            [0, 0, 0],
+            "beyond the thickness stays"
+        );
     }
 
     #[test]
@@ -119,10 +159,21 @@ mod tests {
     }
 
     #[test]
+    fn fit_keeps_aspect_on_black() {
+        let img = RgbImage::from_pixel(4, 2, Rgb([9, 9, 9]));
+        let out = fit_into(&img, 8, 8);
+        assert_eq!(out.get_pixel(4, 4).0, [9, 9, 9]);
+        assert_eq!(out.get_pixel(4, 0).0, [0, 0, 0]);
+    }
+
+    #[test]
     fn columns_cover_every_frame() {
         let scores = [0.1, 0.9, 0.2, 0.3, 0.8];
         let flags = [false, true, false, false, false];
-        assert_eq!(column_summary(&scores, &flags, 2), vec![(0.9, true), (0.8, false)]);
+        assert_eq!(
+            column_summary(&scores, &flags, 2),
+            vec![(0.9, true), (0.8, false)]
+        );
         // More columns than frames: each column shows one frame.
         let many = column_summary(&scores, &flags, 10);
         assert_eq!(many.len(), 10);

@@ -86,7 +86,10 @@ impl Overlay {
     /// Output size for a `width × height` frame (even, strip included).
     pub fn output_size(&self, width: u32, height: u32) -> (u32, u32) {
         let strip = self.strip_height(height);
-        (width.next_multiple_of(2), (height + strip).next_multiple_of(2))
+        (
+            width.next_multiple_of(2),
+            (height + strip).next_multiple_of(2),
+        )
     }
 
     fn strip_height(&self, height: u32) -> u32 {
@@ -94,7 +97,12 @@ impl Overlay {
     }
 
     /// The annotated image of `frame`.
-    pub fn process(&mut self, frame: &Frame, area: Option<&ContentArea>, score: FrameScore) -> RgbImage {
+    pub fn process(
+        &mut self,
+        frame: &Frame,
+        area: Option<&ContentArea>,
+        score: FrameScore,
+    ) -> RgbImage {
         let (w, h) = (frame.width, frame.height);
         let (out_w, out_h) = self.output_size(w, h);
         let mut img = RgbImage::new(out_w, out_h);
@@ -139,7 +147,14 @@ impl Overlay {
         let scale = ((sh - 2 * pad) / 6).max(1);
         // "AI active" dot.
         let dot = sh / 3;
-        draw::fill_rect(img, pad, top + sh / 2 - dot / 2, pad + dot, top + sh / 2 + dot / 2, ACTIVE);
+        draw::fill_rect(
+            img,
+            pad,
+            top + sh / 2 - dot / 2,
+            pad + dot,
+            top + sh / 2 + dot / 2,
+            ACTIVE,
+        );
         // Gauge: the smoothed probability, threshold marked, value printed.
         let gx0 = pad * 2 + dot;
         let gauge_w = (w / 5).max(20);
@@ -152,7 +167,14 @@ impl Overlay {
         draw::fill_rect(img, tx - 1, gy0 - pad / 2, tx + 1, gy1 + pad / 2, WHITE);
         let label = format!("{:.2}", score.smoothed.clamp(0.0, 1.0));
         let text_x = gx0 + gauge_w + pad;
-        let text_end = draw::text(img, text_x, top + (sh - 5 * scale) / 2, scale, &label, WHITE);
+        let text_end = draw::text(
+            img,
+            text_x,
+            top + (sh - 5 * scale) / 2,
+            scale,
+            &label,
+            WHITE,
+        );
         // Timeline of the whole study with a cursor.
         let tl0 = text_end + pad;
         let tl1 = w - pad;
@@ -160,7 +182,11 @@ impl Overlay {
             return;
         }
         let columns = (tl1 - tl0) as usize;
-        if self.columns.as_ref().is_none_or(|(cw, _)| *cw as usize != columns) {
+        if self
+            .columns
+            .as_ref()
+            .is_none_or(|(cw, _)| *cw as usize != columns)
+        {
             let summary = draw::column_summary(&self.smoothed, &self.flagged, columns);
             self.columns = Some((columns as u32, summary));
         }
@@ -224,7 +250,11 @@ mod tests {
         assert_eq!(out.height() % 2, 0);
         for y in 0..90 {
             for x in 121..160 {
-                assert_eq!(out.get_pixel(x, y).0, [0, 0, 0], "panel text at {x},{y} survived");
+                assert_eq!(
+                    out.get_pixel(x, y).0,
+                    [0, 0, 0],
+                    "panel text at {x},{y} survived"
+                );
             }
         }
         assert_eq!(out.get_pixel(50, 45).0, [200, 120, 110]);

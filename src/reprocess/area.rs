@@ -193,7 +193,10 @@ mod tests {
         out.extend(t.finish());
         assert_eq!(out.len(), 6);
         let area = |i: usize| out[i].1.clone().unwrap();
-        assert!(Arc::ptr_eq(&area(0), &area(2)), "a 1-pixel move keeps the area");
+        assert!(
+            Arc::ptr_eq(&area(0), &area(2)),
+            "a 1-pixel move keeps the area"
+        );
         assert!(!Arc::ptr_eq(&area(2), &area(4)));
         assert!(area(4).contains(80, 36) && !area(4).contains(30, 36));
         assert_eq!(t.changes(), 2);

@@ -79,17 +79,31 @@ pub struct VideoSink {
 
 impl VideoSink {
     /// Starts writing `path` with frames of `width × height` (both even) at nominal `fps`.
-    pub fn new(path: &Path, width: u32, height: u32, fps: f64, settings: Settings) -> Result<Self, SinkError> {
+    pub fn new(
+        path: &Path,
+        width: u32,
+        height: u32,
+        fps: f64,
+        settings: Settings,
+    ) -> Result<Self, SinkError> {
         let setup = |what: String| SinkError::Setup {
             path: path.to_path_buf(),
             what,
         };
         crate::capture::init().map_err(setup)?;
         if width == 0 || height == 0 || width % 2 == 1 || height % 2 == 1 {
-            return Err(setup(format!("frame size {width}x{height} must be even and non-zero for H.264 4:2:0")));
+            return Err(setup(format!(
+                "frame size {width}x{height} must be even and non-zero for H.264 4:2:0"
+            )));
         }
-        let location = path.to_str().ok_or_else(|| setup("the path is not valid UTF-8".into()))?;
-        let fps = if fps.is_finite() && fps > 0.0 { fps } else { 30.0 };
+        let location = path
+            .to_str()
+            .ok_or_else(|| setup("the path is not valid UTF-8".into()))?;
+        let fps = if fps.is_finite() && fps > 0.0 {
+            fps
+        } else {
+            30.0
+        };
         let fps = gst::Fraction::approximate_f64(fps).unwrap_or_else(|| gst::Fraction::new(30, 1));
         let caps = gst_video::VideoCapsBuilder::new()
             .format(gst_video::VideoFormat::Rgb)
@@ -135,7 +149,15 @@ impl VideoSink {
             .build()
             .map_err(|e| setup(format!("element filesink is not available: {e}")))?;
         let pipeline = gst::Pipeline::with_name("annotated-video");
-        let chain = [src.upcast_ref(), &convert, &i420, &encoder, &parse, &mux, &filesink];
+        let chain = [
+            src.upcast_ref(),
+            &convert,
+            &i420,
+            &encoder,
+            &parse,
+            &mux,
+            &filesink,
+        ];
         pipeline.add_many(chain).map_err(|e| setup(e.to_string()))?;
         gst::Element::link_many(chain).map_err(|e| setup(e.to_string()))?;
         let sink = Self {
@@ -165,7 +187,12 @@ impl VideoSink {
     }
 
     /// Queues one frame; blocks while the encoder is behind.
-    pub fn push(&mut self, image: &image::RgbImage, pts: Duration, duration: Option<Duration>) -> Result<(), SinkError> {
+    pub fn push(
+        &mut self,
+        image: &image::RgbImage,
+        pts: Duration,
+        duration: Option<Duration>,
+    ) -> Result<(), SinkError> {
         let (w, h) = image.dimensions();
         if (w, h) != (self.width, self.height) {
             return Err(SinkError::Size {
@@ -184,7 +211,10 @@ impl VideoSink {
             image.as_raw().clone()
         } else {
             let mut padded = vec![0u8; stride * h as usize];
-            for (dst, src) in padded.chunks_exact_mut(stride).zip(image.as_raw().chunks_exact(row)) {
+            for (dst, src) in padded
+                .chunks_exact_mut(stride)
+                .zip(image.as_raw().chunks_exact(row))
+            {
                 dst[..row].copy_from_slice(src);
             }
             padded
@@ -224,7 +254,10 @@ impl VideoSink {
                 None if std::time::Instant::now() > deadline => {
                     break Err(SinkError::Pipeline {
                         path: self.path.clone(),
-                        source: PipelineError::app("sink", "timed out waiting for the file to be finalised"),
+                        source: PipelineError::app(
+                            "sink",
+                            "timed out waiting for the file to be finalised",
+                        ),
                     })
                 }
                 None => {}

@@ -191,7 +191,10 @@ mod tests {
         for v in &mut p[140..143] {
             *v = 0.1;
         }
-        let out = Smoother::new(Settings::default()).unwrap().process(&t, &p).unwrap();
+        let out = Smoother::new(Settings::default())
+            .unwrap()
+            .process(&t, &p)
+            .unwrap();
         assert_eq!(out.segments.len(), 1, "{:?}", out.segments);
         let seg = &out.segments[0];
         assert!((98..=102).contains(&seg.start_frame), "{seg:?}");
@@ -200,7 +203,10 @@ mod tests {
         assert_eq!(seg.representative_frame, 100);
         assert!(!out.flagged[40] && !out.flagged[41]);
         assert!(out.flagged[141], "the dip is inside the segment");
-        assert_eq!(out.flagged.iter().filter(|&&f| f).count() as u64, seg.frames);
+        assert_eq!(
+            out.flagged.iter().filter(|&&f| f).count() as u64,
+            seg.frames
+        );
         assert_eq!(out.smoothed.len(), n);
     }
 
@@ -209,7 +215,10 @@ mod tests {
         let t = times(20, 2.0);
         let mut p = vec![0.0f32; 20];
         p[7] = 0.97;
-        let out = Smoother::new(Settings::default()).unwrap().process(&t, &p).unwrap();
+        let out = Smoother::new(Settings::default())
+            .unwrap()
+            .process(&t, &p)
+            .unwrap();
         assert_eq!(out.segments.len(), 1);
         let seg = &out.segments[0];
         assert_eq!((seg.start_frame, seg.end_frame), (7, 7));
@@ -228,7 +237,10 @@ mod tests {
             tau_ms: f64::NAN,
             ..Settings::default()
         };
-        assert!(Smoother::new(bad).unwrap_err().to_string().contains("tau_ms"));
+        assert!(Smoother::new(bad)
+            .unwrap_err()
+            .to_string()
+            .contains("tau_ms"));
         let ok = Smoother::new(Settings::default()).unwrap();
         assert!(ok.process(&[0.0], &[]).is_err());
         assert_eq!(ok.process(&[], &[]).unwrap(), Smoothed::default());

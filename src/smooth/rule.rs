@@ -160,7 +160,12 @@ mod tests {
         let peak = s.iter().cloned().fold(f32::MIN, f32::max);
         assert_eq!(s.iter().position(|&v| v == peak), Some(25));
         for k in 1..10 {
-            assert!((s[25 - k] - s[25 + k]).abs() < 0.02, "{k}: {} vs {}", s[25 - k], s[25 + k]);
+            assert!(
+                (s[25 - k] - s[25 + k]).abs() < 0.02,
+                "{k}: {} vs {}",
+                s[25 - k],
+                s[25 + k]
+            );
         }
         assert!(peak < 0.5, "a one-frame spike is damped: {peak}");
     }
@@ -191,16 +196,25 @@ mod tests {
         let d = frame_durations(&t, 100.0);
         let runs = [(2, 4), (6, 10), (20, 20), (30, 35)];
         // Gap between (2,4) and (6,10): 500 ms end of frame 4 to 600 ms start of frame 6.
-        assert_eq!(merge_close(&runs, &t, &d, 100.0), vec![(2, 10), (20, 20), (30, 35)]);
+        assert_eq!(
+            merge_close(&runs, &t, &d, 100.0),
+            vec![(2, 10), (20, 20), (30, 35)]
+        );
         assert_eq!(merge_close(&runs, &t, &d, 50.0), runs.to_vec());
         // (20,20) lasts 100 ms, (30,35) 600 ms.
-        assert_eq!(drop_short(&runs, &t, &d, 300.0), vec![(2, 4), (6, 10), (30, 35)]);
+        assert_eq!(
+            drop_short(&runs, &t, &d, 300.0),
+            vec![(2, 4), (6, 10), (30, 35)]
+        );
         assert_eq!(drop_short(&runs, &t, &d, 100.0), runs.to_vec());
     }
 
     #[test]
     fn durations_fill_the_last_frame() {
-        assert_eq!(frame_durations(&[0.0, 40.0, 80.0], 33.0), vec![40.0, 40.0, 40.0]);
+        assert_eq!(
+            frame_durations(&[0.0, 40.0, 80.0], 33.0),
+            vec![40.0, 40.0, 40.0]
+        );
         assert_eq!(frame_durations(&[5.0], 33.0), vec![33.0]);
         assert_eq!(frame_durations(&[], 33.0), Vec::<f64>::new());
     }

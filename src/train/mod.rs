@@ -2,9 +2,34 @@
 //! [`data`] (ImageFolder / CSV manifests, checks, content hash, threaded loading), [`split`]
 //! (seeded, stratified, patient-grouped train/val/test), [`augment`] (the recipe's imgaug
 //! `SomeOf`), [`schedule`] (learning-rate rules) and [`rng`] (the deterministic PRNG they share).
+//!
+//! `endoscan train` itself: [`args`] (arguments, validated configuration), [`frames`] and
+//! [`batch`] (prepared images, augmented batches), [`threshold`], [`record`] (`run.json`) and
+//! [`progress`] build without libtorch; the loop needs the `train` feature: [`run`] (entry
+//! point), [`setup`], [`trainer`], [`sgd`], [`amp`], [`checkpoint`] and [`finish`].
 
+#[cfg(feature = "train")]
+pub mod amp;
+pub mod args;
 pub mod augment;
+pub mod batch;
+#[cfg(feature = "train")]
+pub mod checkpoint;
 pub mod data;
+#[cfg(feature = "train")]
+pub mod finish;
+pub mod frames;
+pub mod progress;
+pub mod record;
 pub mod rng;
+#[cfg(feature = "train")]
+pub mod run;
 pub mod schedule;
+#[cfg(feature = "train")]
+pub mod setup;
+#[cfg(feature = "train")]
+pub mod sgd;
 pub mod split;
+pub mod threshold;
+#[cfg(feature = "train")]
+pub mod trainer;

@@ -1,0 +1,266 @@
+//! Pass-1 throughput of `endoscan reprocess` against its stages alone, in one run on one input.
+//!
+//! `cargo bench --bench reprocess -- [--variant r14x0.5] [--size 128] [--seconds 10]
+//! [--fps 25] [--frame 960x540] [--batch 16] [--threads N] [--provider cpu|cuda|tensorrt]
+//! [--model FILE.onnx] [--input VIDEO]`
+//!
+//! Measures, on the same video (default: a synthetic tower video from `endoscan synth`):
+//! decode only (capture to RGB), prepare only (content area + crop/resize, one thread),
+//! inference only (the model on normalized batches of real prepared frames), and the staged
+//! pipeline (decode → prepare → batched inference, bounded channels). The pipeline goal is
+//! ≥ 0.95 × the slowest stage alone. Stages share the CPU cores in the pipeline but not when
+//! timed alone, so on a small CPU the ratio measures contention as well as overlap.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+use endoscan::capture::{self, Capture};
+use endoscan::export::export_onnx;
+use endoscan::infer::{Classifier, ClassifierOptions, ExecutionProvider};
+use endoscan::model::{ModelMetadata, Normalization, Variant, Weights};
+use endoscan::preprocess::{AreaSettings, RgbView};
+use endoscan::reprocess::area::{AreaTracker, DEFAULT_AREA_BLOCK};
+use endoscan::reprocess::pipeline::{score_frames, PassSettings};
+use endoscan::reprocess::{Scorer, DEFAULT_QUEUE};
+use ndarray::Array4;
+
+struct Args {
+    variant: Variant,
+    size: usize,
+    seconds: u32,
+    fps: u32,
+    frame: String,
+    batch: usize,
+    threads: Option<usize>,
+    provider: ExecutionProvider,
+    model: Option<PathBuf>,
+    input: Option<PathBuf>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        variant: "r14x0.5".parse().map_err(|e| format!("{e}"))?,
+        size: 128,
+        seconds: 10,
+        fps: 25,
+        frame: "960x540".into(),
+        batch: 16,
+        threads: None,
+        provider: ExecutionProvider::Cpu,
+        model: None,
+        input: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        if flag == "--bench" {
+            continue;
+        }
+        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        let bad = |e: &dyn std::fmt::Display| format!("{flag} {value}: {e}");
+        match flag.as_str() {
+            "--variant" => args.variant = value.parse().map_err(|e| bad(&e))?,
+            "--size" => args.size = value.parse().map_err(|e| bad(&e))?,
+            "--seconds" => args.seconds = value.parse().map_err(|e| bad(&e))?,
+            "--fps" => args.fps = value.parse().map_err(|e| bad(&e))?,
+            "--frame" => args.frame = value,
+            "--batch" => args.batch = value.parse().map_err(|e| bad(&e))?,
+            "--threads" => args.threads = Some(value.parse().map_err(|e| bad(&e))?),
+            "--provider" => {
+                args.provider = <ExecutionProvider as clap::ValueEnum>::from_str(&value, true)
+                    .map_err(|e| bad(&e))?
+            }
+            "--model" => args.model = Some(PathBuf::from(value)),
+            "--input" => args.input = Some(PathBuf::from(value)),
+            _ => return Err(format!("unknown flag {flag}")),
+        }
+    }
+    Ok(args)
+}
+
+fn work_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench-reprocess");
+    std::fs::create_dir_all(&dir).expect("create bench dir");
+    dir
+}
+
+fn model_file(args: &Args) -> anyhow::Result<PathBuf> {
+    if let Some(m) = &args.model {
+        return Ok(m.clone());
+    }
+    let path = work_dir().join(format!("{}-{}.onnx", args.variant, args.size));
+    if !path.exists() {
+        let meta = ModelMetadata {
+            variant: args.variant,
+            input_size: args.size,
+            normalization: Normalization::Bit,
+            classes: vec!["cancer".into(), "non-cancer".into()],
+            positive: 0,
+            threshold: 0.5,
+            weights_sha256: "0".repeat(64),
+        };
+        export_onnx(&Weights::random(&args.variant, 2, 1), &meta, &path)?;
+    }
+    Ok(path)
+}
+
+fn input_file(args: &Args) -> anyhow::Result<PathBuf> {
+    if let Some(i) = &args.input {
+        return Ok(i.clone());
+    }
+    let dir = work_dir().join(format!(
+        "synth-{}s-{}fps-{}",
+        args.seconds, args.fps, args.frame
+    ));
+    let video = dir.join("video.mp4");
+    if !video.exists() {
+        let ok = Command::new(env!("CARGO_BIN_EXE_endoscan"))
+            .args(["synth", "--images", "0", "--seed", "9"])
+            .args([
+                "--video",
+                &args.seconds.to_string(),
+                "--fps",
+                &args.fps.to_string(),
+            ])
+            .args(["--size", &args.frame, "--out"])
+            .arg(&dir)
+            .status()?
+            .success();
+        anyhow::ensure!(ok, "endoscan synth failed");
+    }
+    Ok(video)
+}
+
+fn fps(frames: u64, secs: f64) -> f64 {
+    frames as f64 / secs.max(1e-9)
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = parse_args().map_err(anyhow::Error::msg)?;
+    let input = input_file(&args)?;
+    let model = model_file(&args)?;
+    let options = ClassifierOptions {
+        provider: args.provider,
+        device_id: 0,
+        intra_threads: args.threads,
+    };
+    let mut classifier = Classifier::load(&model, &options)?;
+    let pre = classifier.preprocessor().clone();
+    let cap_settings = capture::Settings::default();
+    println!(
+        "input {} | model {} {}² ({}) | batch {} | provider {} | {} CPU threads available",
+        input.display(),
+        classifier.metadata().variant,
+        pre.input_size(),
+        model.display(),
+        args.batch,
+        args.provider,
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
+
+    // Decode only.
+    let t = Instant::now();
+    let mut cap = Capture::open(&input, cap_settings)?;
+    let mut frames = 0u64;
+    while cap.next_frame()?.is_some() {
+        frames += 1;
+    }
+    let decode = fps(frames, t.elapsed().as_secs_f64());
+
+    // Prepare only (frames decoded beforehand, kept for the inference batch).
+    let decoded: Vec<_> = Capture::open(&input, cap_settings)?.collect::<Result<_, _>>()?;
+    let mut tracker = AreaTracker::new(AreaSettings::default(), DEFAULT_AREA_BLOCK);
+    let mut prepared = Vec::new();
+    let t = Instant::now();
+    let mut located = Vec::new();
+    for f in decoded {
+        located.extend(tracker.push(f));
+    }
+    located.extend(tracker.finish());
+    for (f, area) in &located {
+        let view = RgbView::new(&f.data, f.width as usize, f.height as usize, f.stride)?;
+        if let Some(area) = area {
+            let p = pre.prepare_in_area(view, (**area).clone())?;
+            if prepared.len() < args.batch {
+                prepared.push(p.image);
+            }
+        }
+    }
+    let prepare = fps(located.len() as u64, t.elapsed().as_secs_f64());
+    drop(located);
+
+    // Inference only, on a batch of real prepared frames.
+    let s = pre.input_size();
+    let mut batch = Array4::<f32>::zeros((prepared.len(), 3, s, s));
+    for (img, out) in prepared.iter().zip(
+        batch
+            .as_slice_mut()
+            .expect("contiguous")
+            .chunks_exact_mut(3 * s * s),
+    ) {
+        pre.normalize_into(img, out)?;
+    }
+    classifier.score(batch.view())?; // warm-up
+    let runs = frames.div_ceil(prepared.len().max(1) as u64);
+    let t = Instant::now();
+    for _ in 0..runs {
+        classifier.score(batch.view())?;
+    }
+    let infer = fps(runs * prepared.len() as u64, t.elapsed().as_secs_f64());
+
+    // The staged pipeline.
+    let settings = PassSettings {
+        capture: cap_settings,
+        area: AreaSettings::default(),
+        area_block: DEFAULT_AREA_BLOCK,
+        batch: args.batch,
+        queue: DEFAULT_QUEUE,
+    };
+    let t = Instant::now();
+    let outcome = score_frames(&input, settings, &pre, &mut classifier, 0, None, |_| Ok(()))?;
+    let wall = t.elapsed().as_secs_f64();
+    if let Some(e) = outcome.error {
+        return Err(e);
+    }
+    anyhow::ensure!(
+        outcome.scored == frames,
+        "pipeline scored {} of {frames} frames",
+        outcome.scored
+    );
+    let pipeline = fps(outcome.scored, wall);
+
+    let slowest = decode.min(prepare).min(infer);
+    let name = |v: f64| {
+        if v == decode {
+            "decode"
+        } else if v == prepare {
+            "prepare"
+        } else {
+            "inference"
+        }
+    };
+    println!("{frames} frames");
+    println!("  decode only     {decode:9.1} frames/s");
+    println!("  prepare only    {prepare:9.1} frames/s");
+    println!("  inference only  {infer:9.1} frames/s");
+    println!("  pipeline        {pipeline:9.1} frames/s");
+    println!(
+        "  pipeline / slowest stage ({}) = {:.3} (goal ≥ 0.95)",
+        name(slowest),
+        pipeline / slowest
+    );
+    println!(
+        "  in-pipeline busy time: decode {:.2} s, prepare {:.2} s, infer {:.2} s, wall {:.2} s",
+        outcome.times.decode_s,
+        outcome.times.prepare_s,
+        outcome.times.infer_s,
+        outcome.times.wall_s
+    );
+    println!(
+        "{{\"frames\":{frames},\"decode_fps\":{decode:.2},\"prepare_fps\":{prepare:.2},\"infer_fps\":{infer:.2},\"pipeline_fps\":{pipeline:.2},\"ratio\":{:.4}}}",
+        pipeline / slowest
+    );
+    Ok(())
+}

@@ -1,0 +1,69 @@
+//! The study's result files: `frames.csv`, `segments.json`, `summary.json`.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
+use serde::Serialize;
+
+use super::checkpoint::{write_atomic, Scored};
+use crate::smooth::{Segment, Smoothed};
+
+pub const FRAMES_FILE: &str = "frames.csv";
+pub const SEGMENTS_FILE: &str = "segments.json";
+pub const SUMMARY_FILE: &str = "summary.json";
+pub const REPORT_FILE: &str = "report.html";
+pub const VIDEO_FILE: &str = "annotated.mp4";
+pub const THUMBNAIL_DIR: &str = "thumbnails";
+
+/// Writes `frames.csv` (`frame,pts_ms,p_positive,p_smoothed,flagged`, one row per frame);
+/// returns the rows written.
+pub fn write_frames_csv(
+    path: &Path,
+    scores: &[Scored],
+    smoothed: &Smoothed,
+) -> anyhow::Result<u64> {
+    let mut text = Vec::with_capacity(40 * (scores.len() + 1));
+    writeln!(text, "frame,pts_ms,p_positive,p_smoothed,flagged").expect("writing to memory");
+    for (i, s) in scores.iter().enumerate() {
+        writeln!(
+            text,
+            "{},{:.3},{:.6},{:.6},{}",
+            s.index,
+            s.pts_ms,
+            s.p,
+            smoothed.smoothed[i],
+            u8::from(smoothed.flagged[i])
+        )
+        .expect("writing to memory");
+    }
+    write_atomic(path, &text)?;
+    Ok(scores.len() as u64)
+}
+
+/// A segment as written to `segments.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SegmentRecord {
+    pub id: usize,
+    #[serde(flatten)]
+    pub segment: Segment,
+    /// Relative path of the representative frame's thumbnail, once written.
+    pub thumbnail: Option<String>,
+}
+
+/// `segments.json`.
+#[derive(Debug, Serialize)]
+pub struct SegmentsFile<'a> {
+    /// False when the study stopped early: segments cover the frames scored so far only.
+    pub complete: bool,
+    pub frames: u64,
+    pub rule: &'a crate::smooth::Settings,
+    pub segments: &'a [SegmentRecord],
+}
+
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
+    let mut json = serde_json::to_string_pretty(value)
+        .with_context(|| format!("{}: cannot serialize", path.display()))?;
+    json.push('\n');
+    write_atomic(path, json.as_bytes())
+}

@@ -1,0 +1,492 @@
+//! `endoscan train` arguments and their validation into a [`TrainConfig`], free of `tch` so a
+//! build without the `train` feature still knows the subcommand and says what is missing.
+//!
+//! Defaults follow recipe.md ("Training"): the paper's rule, 256,000 images, 384² inputs,
+//! SGD momentum 0.9 without weight decay. `--resume RUN` takes every setting from
+//! `RUN/run.json`; only run-time flags (threads, workers, device, stop-after) may be given with
+//! it, the others are rejected by clap.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use anyhow::{bail, Context};
+use serde::{Deserialize, Serialize};
+
+use super::data::{DEFAULT_CLASSES, DEFAULT_POSITIVE};
+use super::schedule::{Rule, DEFAULT_IMAGES_TOTAL};
+use crate::model::metadata::DEFAULT_INPUT_SIZE;
+use crate::model::{Normalization, Variant};
+use crate::preprocess::MAX_INPUT_SIZE;
+
+/// Default `--seed`.
+pub const DEFAULT_SEED: u64 = 0;
+/// Batch of `--batch auto` on the CPU (the paper's r50x1 batch).
+pub const CPU_DEFAULT_BATCH: usize = 32;
+/// Largest batch `--batch auto` tries on a GPU (BiT's reference batch).
+pub const MAX_AUTO_BATCH: usize = 512;
+/// Validations per run when `--eval-every` is not given.
+pub const DEFAULT_EVALS_PER_RUN: u64 = 10;
+/// SGD momentum (recipe: 0.9, no weight decay).
+pub const MOMENTUM: f64 = 0.9;
+
+/// What `endoscan train` and `endoscan study` print in a build without the `train` feature.
+pub const TRAIN_FEATURE_MISSING: &str = "this endoscan was built without the `train` feature; \
+     rebuild with `cargo build --release --features train`";
+
+/// Which variables train.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Everything trains (the paper's global fine-tuning).
+    #[default]
+    Global,
+    /// The backbone is frozen, only the head trains (the paper's local fine-tuning).
+    Local,
+}
+
+/// Where to train.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceChoice {
+    /// The first CUDA GPU if there is one, else the CPU.
+    #[default]
+    Auto,
+    Cuda,
+    Cpu,
+}
+
+/// Arithmetic of the forward and backward passes (weights and updates stay f32).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    #[default]
+    Fp32,
+    /// CUDA autocast to bfloat16.
+    Bf16,
+    /// CUDA autocast to float16 with dynamic loss scaling.
+    Fp16,
+}
+
+impl fmt::Display for Precision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Precision::Fp32 => "fp32",
+            Precision::Bf16 => "bf16",
+            Precision::Fp16 => "fp16",
+        })
+    }
+}
+
+/// Which validation number picks the best checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Select {
+    /// Highest ROC AUC (threshold-free); ties go to the lower validation loss.
+    #[default]
+    Auc,
+    /// Highest accuracy at probability 0.5; ties go to the lower validation loss.
+    Accuracy,
+    /// Lowest cross-entropy.
+    Loss,
+}
+
+/// How the decision threshold stored in `model.onnx` is chosen on the validation set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ThresholdRule {
+    /// Maximize Youden's J = sensitivity + specificity − 1.
+    #[default]
+    Youden,
+    /// Maximize accuracy.
+    Accuracy,
+    /// Keep 0.5 (the argmax of two classes).
+    Half,
+}
+
+/// `--batch N` or `--batch auto`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BatchChoice {
+    /// The largest batch that fits the GPU; [`CPU_DEFAULT_BATCH`] on the CPU.
+    #[default]
+    Auto,
+    Fixed(usize),
+}
+
+impl FromStr for BatchChoice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "auto" => Ok(BatchChoice::Auto),
+            n => match n.parse::<usize>() {
+                Ok(b) if b >= 1 => Ok(BatchChoice::Fixed(b)),
+                _ => Err(format!("expected a batch size ≥ 1 or 'auto', got '{s}'")),
+            },
+        }
+    }
+}
+
+impl fmt::Display for BatchChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BatchChoice::Auto => f.write_str("auto"),
+            BatchChoice::Fixed(b) => write!(f, "{b}"),
+        }
+    }
+}
+
+/// Arguments of `endoscan train`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TrainArgs {
+    /// Labelled images: an ImageFolder (DIR/<class>/…), a CSV manifest `path,label[,patient_id]`
+    /// or a folder holding `labels.csv` (as `endoscan synth` writes).
+    #[arg(long, required_unless_present = "resume", conflicts_with = "resume")]
+    pub data: Option<PathBuf>,
+    /// Model variant: r50x1, r101x1, r50x3, r101x3, r152x4, or small ones such as r14x0.5.
+    #[arg(long, required_unless_present = "resume", conflicts_with = "resume")]
+    pub variant: Option<Variant>,
+    /// Starting weights: Google's BiT `.npz` or an endoscan safetensors checkpoint; the head is
+    /// replaced by a zero head when its class count differs [default: train from scratch].
+    #[arg(long, value_name = "FILE", conflicts_with = "resume")]
+    pub weights: Option<PathBuf>,
+    /// global: everything trains; local: the backbone is frozen, only the head trains.
+    #[arg(long, value_enum, default_value_t = Mode::Global, conflicts_with = "resume")]
+    pub mode: Mode,
+    /// Run folder: split.csv, checkpoints, run.json, model.onnx, test/ (created).
+    #[arg(long, value_name = "RUN", required_unless_present = "resume", conflicts_with = "resume")]
+    pub out: Option<PathBuf>,
+    /// Images per step, or `auto`: the largest that fits the GPU (32 on the CPU).
+    #[arg(long, default_value_t = BatchChoice::Auto, value_name = "N|auto", conflicts_with = "resume")]
+    pub batch: BatchChoice,
+    /// Learning-rate rule: the paper's (0.03·B/512, ÷10 at 30/60/90 %) or BiT's HyperRule.
+    #[arg(long, value_enum, default_value_t = Rule::Paper, conflicts_with = "resume")]
+    pub rule: Rule,
+    /// Images seen over the whole run (paper's rule): steps = this / batch.
+    #[arg(long, default_value_t = DEFAULT_IMAGES_TOTAL, value_name = "N", conflicts_with = "resume")]
+    pub images_total: u64,
+    /// Initial learning rate, overriding the rule's (warm-up and decays keep their shape).
+    #[arg(long, value_name = "LR", conflicts_with = "resume")]
+    pub lr: Option<f64>,
+    /// Square input side in pixels.
+    #[arg(long, default_value_t = DEFAULT_INPUT_SIZE, value_name = "PIXELS", conflicts_with = "resume")]
+    pub input_size: usize,
+    /// Input normalization [default: the checkpoint's, else bit (what BiT's .npz expect)].
+    #[arg(long = "normalize", value_enum, value_name = "MODE", conflicts_with = "resume")]
+    pub normalization: Option<Normalization>,
+    /// Device to train on (a resumed run may move; bit-exact resumption needs the same one).
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
+    pub device: DeviceChoice,
+    /// Mixed precision on CUDA (bf16 or fp16 autocast); the CPU always trains in fp32.
+    #[arg(long, value_enum, default_value_t = Precision::Fp32, conflicts_with = "resume")]
+    pub precision: Precision,
+    /// Seed of the split, the initialization, the batch order and the augmentation.
+    #[arg(long, default_value_t = DEFAULT_SEED, conflicts_with = "resume")]
+    pub seed: u64,
+    /// Reuse this `split.csv` instead of splitting 70/15/15.
+    #[arg(long, value_name = "FILE", conflicts_with = "resume")]
+    pub split: Option<PathBuf>,
+    /// Validate (and checkpoint) every N steps [default: 10 times per run].
+    #[arg(long, value_name = "N", conflicts_with = "resume")]
+    pub eval_every: Option<u64>,
+    /// Continue the run in this folder exactly where its last checkpoint left it.
+    #[arg(long, value_name = "RUN")]
+    pub resume: Option<PathBuf>,
+    /// Leave unreadable or odd images out (listed as warnings) instead of failing.
+    #[arg(long, conflicts_with = "resume")]
+    pub skip_bad: bool,
+    /// libtorch intra-op threads [default: libtorch's choice, one per core].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Data-loading threads (0 = all cores).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub workers: usize,
+    /// Class names in label order.
+    #[arg(long, value_delimiter = ',', value_name = "NAMES", conflicts_with = "resume",
+          default_values_t = DEFAULT_CLASSES.map(String::from))]
+    pub classes: Vec<String>,
+    /// The positive (cancer) class.
+    #[arg(long, default_value = DEFAULT_POSITIVE, value_name = "NAME", conflicts_with = "resume")]
+    pub positive: String,
+    /// Validation number that picks the best checkpoint.
+    #[arg(long, value_enum, default_value_t = Select::Auc, conflicts_with = "resume")]
+    pub select: Select,
+    /// How the decision threshold is chosen on the validation set.
+    #[arg(long, value_enum, default_value_t = ThresholdRule::Youden, conflicts_with = "resume")]
+    pub threshold_rule: ThresholdRule,
+    /// Local mode: run the frozen backbone on augmented images every step instead of caching
+    /// its features of the unaugmented images once.
+    #[arg(long, conflicts_with = "resume")]
+    pub no_feature_cache: bool,
+    /// Stop (with a checkpoint) once this many steps are done, as if killed; for tests.
+    #[arg(long, hide = true, value_name = "STEPS")]
+    pub stop_after: Option<u64>,
+}
+
+/// Validated, self-contained settings of one run, stored in `run.json` so `--resume` needs
+/// nothing else. Paths are absolute.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub data: PathBuf,
+    #[serde(with = "as_text")]
+    pub variant: Variant,
+    pub weights: Option<PathBuf>,
+    pub mode: Mode,
+    pub out: PathBuf,
+    pub batch: BatchChoice,
+    #[serde(with = "as_text")]
+    pub rule: Rule,
+    pub images_total: u64,
+    pub lr: Option<f64>,
+    pub input_size: usize,
+    /// `None`: from the checkpoint's metadata, else `bit`.
+    #[serde(with = "as_text_opt")]
+    pub normalization: Option<Normalization>,
+    pub precision: Precision,
+    pub seed: u64,
+    pub split: Option<PathBuf>,
+    pub eval_every: Option<u64>,
+    pub skip_bad: bool,
+    pub classes: Vec<String>,
+    pub positive: String,
+    pub select: Select,
+    pub threshold_rule: ThresholdRule,
+    pub feature_cache: bool,
+}
+
+/// Settings that may change from one process of a run to the next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuntimeSettings {
+    pub device: DeviceChoice,
+    pub threads: Option<usize>,
+    pub workers: usize,
+    pub stop_after: Option<u64>,
+}
+
+impl RuntimeSettings {
+    pub fn from_args(args: &TrainArgs) -> anyhow::Result<Self> {
+        if args.threads == Some(0) {
+            bail!("--threads must be at least 1");
+        }
+        Ok(Self {
+            device: args.device,
+            threads: args.threads,
+            workers: args.workers,
+            stop_after: args.stop_after,
+        })
+    }
+}
+
+impl TrainConfig {
+    /// Checks the arguments of a new run (not `--resume`) before any work.
+    pub fn from_args(args: &TrainArgs) -> anyhow::Result<Self> {
+        let (Some(data), Some(variant), Some(out)) = (&args.data, args.variant, &args.out) else {
+            bail!("a new run needs --data, --variant and --out (or --resume RUN)");
+        };
+        let existing = |flag: &str, p: &Path| -> anyhow::Result<PathBuf> {
+            std::fs::canonicalize(p).with_context(|| format!("{flag} {}", p.display()))
+        };
+        if let BatchChoice::Fixed(0) = args.batch {
+            bail!("--batch must be at least 1");
+        }
+        if args.images_total == 0 {
+            bail!("--images-total must be at least 1");
+        }
+        if let Some(lr) = args.lr {
+            if !(lr.is_finite() && lr > 0.0) {
+                bail!("--lr {lr} is not a positive learning rate");
+            }
+        }
+        if !(1..=MAX_INPUT_SIZE).contains(&args.input_size) {
+            bail!(
+                "--input-size {} is out of range 1..={MAX_INPUT_SIZE}",
+                args.input_size
+            );
+        }
+        if args.eval_every == Some(0) {
+            bail!("--eval-every must be at least 1");
+        }
+        if !args.classes.iter().any(|c| *c == args.positive) {
+            bail!(
+                "--positive '{}' is not one of --classes {}",
+                args.positive,
+                args.classes.join(",")
+            );
+        }
+        let out = absolute(out).with_context(|| format!("--out {}", out.display()))?;
+        Ok(Self {
+            data: existing("--data", data)?,
+            variant,
+            weights: args
+                .weights
+                .as_deref()
+                .map(|w| existing("--weights", w))
+                .transpose()?,
+            mode: args.mode,
+            out,
+            batch: args.batch,
+            rule: args.rule,
+            images_total: args.images_total,
+            lr: args.lr,
+            input_size: args.input_size,
+            normalization: args.normalization,
+            precision: args.precision,
+            seed: args.seed,
+            split: args
+                .split
+                .as_deref()
+                .map(|s| existing("--split", s))
+                .transpose()?,
+            eval_every: args.eval_every,
+            skip_bad: args.skip_bad,
+            classes: args.classes.clone(),
+            positive: args.positive.clone(),
+            select: args.select,
+            threshold_rule: args.threshold_rule,
+            feature_cache: !args.no_feature_cache,
+        })
+    }
+
+    /// Whether local mode trains on cached backbone features (then without augmentation).
+    pub fn caches_features(&self) -> bool {
+        self.mode == Mode::Local && self.feature_cache
+    }
+}
+
+/// `p` made absolute against the current directory (it need not exist yet).
+fn absolute(p: &Path) -> anyhow::Result<PathBuf> {
+    Ok(if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .context("cannot read the current directory")?
+            .join(p)
+    })
+}
+
+/// `endoscan train` or `study` in a build without the `train` feature: any arguments are
+/// accepted so that the only message is the missing feature.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WithoutTrainFeature {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    pub args: Vec<String>,
+}
+
+impl WithoutTrainFeature {
+    /// Always fails with [`TRAIN_FEATURE_MISSING`].
+    pub fn run(&self) -> anyhow::Result<()> {
+        bail!(TRAIN_FEATURE_MISSING)
+    }
+}
+
+/// Serde through `Display` / `FromStr` (variants, rules, normalizations as their names).
+mod as_text {
+    use std::fmt::Display;
+    use std::str::FromStr;
+
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<T: Display, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(value)
+    }
+
+    pub fn deserialize<'de, T, D>(d: D) -> Result<T, D::Error>
+    where
+        T: FromStr,
+        T::Err: Display,
+        D: Deserializer<'de>,
+    {
+        String::deserialize(d)?.parse().map_err(D::Error::custom)
+    }
+}
+
+/// [`as_text`] for an optional value (`null` when absent).
+mod as_text_opt {
+    use std::fmt::Display;
+    use std::str::FromStr;
+
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<T: Display, S: Serializer>(
+        value: &Option<T>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(v) => s.collect_str(v),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, T, D>(d: D) -> Result<Option<T>, D::Error>
+    where
+        T: FromStr,
+        T::Err: Display,
+        D: Deserializer<'de>,
+    {
+        Option::<String>::deserialize(d)?
+            .map(|s| s.parse().map_err(D::Error::custom))
+            .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        train: TrainArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<TrainArgs, clap::Error> {
+        Cli::try_parse_from(std::iter::once("train").chain(args.iter().copied())).map(|c| c.train)
+    }
+
+    #[test]
+    fn new_runs_need_data_variant_and_out() {
+        assert!(parse(&["--data", "d", "--variant", "r14x0.5"]).is_err());
+        let a = parse(&["--data", "d", "--variant", "r14x0.5", "--out", "o"]).unwrap();
+        assert_eq!(a.batch, BatchChoice::Auto);
+        assert_eq!(a.classes, ["cancer", "non-cancer"]);
+        assert!(parse(&["--data", "d", "--variant", "r51x1", "--out", "o"]).is_err());
+    }
+
+    #[test]
+    fn resume_takes_only_runtime_flags() {
+        let a = parse(&["--resume", "run", "--threads", "1", "--device", "cpu"]).unwrap();
+        assert_eq!(a.resume.as_deref(), Some(Path::new("run")));
+        let err = parse(&["--resume", "run", "--lr", "0.1"]).unwrap_err();
+        assert!(err.to_string().contains("--lr"), "{err}");
+    }
+
+    #[test]
+    fn batch_parses_numbers_and_auto() {
+        assert_eq!("auto".parse::<BatchChoice>(), Ok(BatchChoice::Auto));
+        assert_eq!("16".parse::<BatchChoice>(), Ok(BatchChoice::Fixed(16)));
+        assert!("0".parse::<BatchChoice>().is_err());
+        assert!("x".parse::<BatchChoice>().is_err());
+    }
+
+    #[test]
+    fn config_checks_values_and_round_trips_through_json() {
+        let dir = std::env::temp_dir();
+        let d = dir.to_str().unwrap();
+        let bad = parse(&["--data", d, "--variant", "r14x0.5", "--out", "o", "--lr", "-1"]);
+        assert!(TrainConfig::from_args(&bad.unwrap()).is_err());
+        let missing = parse(&["--data", "/no/such/dir", "--variant", "r14x0.5", "--out", "o"]);
+        let err = TrainConfig::from_args(&missing.unwrap()).unwrap_err();
+        assert!(format!("{err:#}").contains("/no/such/dir"), "{err:#}");
+        let args = parse(&[
+            "--data", d, "--variant", "r14x0.5", "--out", "o", "--rule", "bit", "--batch", "8",
+        ])
+        .unwrap();
+        let config = TrainConfig::from_args(&args).unwrap();
+        assert!(config.out.is_absolute());
+        let json = serde_json::to_string(&config).unwrap();
+        assert!(json.contains("\"variant\":\"r14x0.5\""), "{json}");
+        let back: TrainConfig = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, config);
+    }
+}

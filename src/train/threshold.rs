@@ -1,0 +1,105 @@
+//! The decision threshold stored in `model.onnx`, chosen on the validation set.
+//!
+//! Candidates are the distinct validation scores ("positive if p ≥ t"). [`ThresholdRule::Youden`]
+//! maximizes sensitivity + specificity − 1 (as [`crate::eval::metrics::youden_threshold`]),
+//! [`ThresholdRule::Accuracy`] maximizes accuracy; ties go to the highest candidate, and
+//! "nothing positive" (a threshold above every score) is the highest. The
+//! threshold returned is then moved halfway to the next lower score: the validation confusion
+//! matrix is the same, but a test image scoring just under the lowest validated positive is no
+//! longer called negative on a knife edge.
+
+use super::args::ThresholdRule;
+
+/// The threshold of `rule` on positive-class probabilities `scores` with truth `positive`;
+/// `None` when the validation set lacks a class (then nothing can be chosen).
+pub fn choose(scores: &[f32], positive: &[bool], rule: ThresholdRule) -> Option<f32> {
+    let n_pos = positive.iter().filter(|&&p| p).count();
+    let n_neg = positive.len() - n_pos;
+    if rule == ThresholdRule::Half {
+        return Some(0.5);
+    }
+    if n_pos == 0 || n_neg == 0 || scores.len() != positive.len() {
+        return None;
+    }
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    // Walk the scores downwards; after a group of equal scores, "positive if p ≥ that score"
+    // has `tp` true and `fp` false positives.
+    let (mut tp, mut fp) = (0usize, 0usize);
+    // Calling nothing positive (a threshold above every score) is a candidate too.
+    let nothing = match rule {
+        ThresholdRule::Youden => 0.0,
+        _ => n_neg as f64 / scores.len() as f64,
+    };
+    let mut best = (nothing, 0);
+    let mut i = 0;
+    while i < order.len() {
+        let s = scores[order[i]];
+        while i < order.len() && scores[order[i]] == s {
+            if positive[order[i]] {
+                tp += 1;
+            } else {
+                fp += 1;
+            }
+            i += 1;
+        }
+        let tn = n_neg - fp;
+        let value = match rule {
+            ThresholdRule::Youden => tp as f64 / n_pos as f64 - fp as f64 / n_neg as f64,
+            _ => (tp + tn) as f64 / scores.len() as f64,
+        };
+        if value > best.0 {
+            best = (value, i);
+        }
+    }
+    let (_, end) = best;
+    if end == 0 {
+        return Some((scores[order[0]] + 1.0) / 2.0);
+    }
+    let at = scores[order[end - 1]];
+    Some(match order.get(end) {
+        Some(&next) => at - (at - scores[next]) / 2.0,
+        None => at,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::metrics::{roc_curve, youden_threshold};
+
+    #[test]
+    fn separable_scores_get_the_midpoint_of_the_gap() {
+        let scores = [0.9, 0.8, 0.3, 0.2, 0.1];
+        let truth = [true, true, false, false, false];
+        for rule in [ThresholdRule::Youden, ThresholdRule::Accuracy] {
+            let t = choose(&scores, &truth, rule).unwrap();
+            assert!((t - 0.55).abs() < 1e-6, "{rule:?}: {t}");
+        }
+        assert_eq!(choose(&scores, &truth, ThresholdRule::Half), Some(0.5));
+    }
+
+    #[test]
+    fn youden_agrees_with_eval_on_the_operating_point() {
+        let scores = [0.95, 0.7, 0.6, 0.6, 0.4, 0.35, 0.2, 0.1];
+        let truth = [true, false, true, true, false, true, false, false];
+        let ours = choose(&scores, &truth, ThresholdRule::Youden).unwrap();
+        let eval = youden_threshold(&roc_curve(&scores, &truth)).unwrap();
+        // Same confusion matrix: nothing scores in [ours, eval).
+        assert!(ours <= eval);
+        assert!(scores.iter().all(|&s| !(ours..eval).contains(&s)));
+    }
+
+    #[test]
+    fn accuracy_and_youden_can_differ_and_a_missing_class_gives_none() {
+        // 1 positive under 2 negatives: Youden takes it (J = 1 − 2/5 at 0.5), accuracy prefers
+        // calling everything negative (5/6), so its threshold is above every score.
+        let scores = [0.9, 0.5, 0.4, 0.3, 0.2, 0.6];
+        let truth = [false, true, false, false, false, false];
+        let youden = choose(&scores, &truth, ThresholdRule::Youden).unwrap();
+        let accuracy = choose(&scores, &truth, ThresholdRule::Accuracy).unwrap();
+        assert!(youden < 0.5 && youden > 0.4, "{youden}");
+        assert!(accuracy > 0.9, "{accuracy}");
+        assert_eq!(choose(&[0.1, 0.2], &[true, true], ThresholdRule::Youden), None);
+    }
+}

@@ -1,0 +1,433 @@
+//! `endoscan reprocess` end to end, with a model exported from random r14x0.5 weights: these
+//! tests check the plumbing (every frame decoded, scored and written; outputs; resume; bad
+//! inputs), not detection. Videos come from this machine's GStreamer encoders and from
+//! `endoscan synth`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use endoscan::capture::{Capture, Settings};
+use endoscan::export::export_onnx;
+use endoscan::model::{ModelMetadata, Normalization, Variant, Weights};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_endoscan");
+
+fn scratch(name: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("endoscan-reprocess-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A model with random r14x0.5 weights and 64-pixel input (plumbing only, not a detector).
+fn model() -> &'static Path {
+    static MODEL: OnceLock<PathBuf> = OnceLock::new();
+    MODEL.get_or_init(|| {
+        let meta = ModelMetadata {
+            variant: "r14x0.5".parse::<Variant>().unwrap(),
+            input_size: 64,
+            normalization: Normalization::Bit,
+            classes: vec!["cancer".into(), "non-cancer".into()],
+            positive: 0,
+            threshold: 0.5,
+            weights_sha256: "0".repeat(64),
+        };
+        let weights = Weights::random(&meta.variant, 2, 7);
+        let path = scratch("model").join("random-r14.onnx");
+        export_onnx(&weights, &meta, &path).unwrap();
+        path
+    })
+}
+
+fn reprocess(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("reprocess")
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("endoscan runs")
+}
+
+/// Runs reprocess with `--json`; returns (success, summary, stderr).
+fn study(input: &Path, out: &Path, extra: &[&str]) -> (bool, Value, String) {
+    let mut args = vec![
+        input.to_str().unwrap(),
+        "--model",
+        model().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    let o = reprocess(&args);
+    let stderr = String::from_utf8_lossy(&o.stderr).to_string();
+    let summary = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
+    (o.status.success(), summary, stderr)
+}
+
+fn make_video(path: &Path, frames: u32, encode: &str) {
+    let desc = format!(
+        "videotestsrc num-buffers={frames} pattern=ball ! video/x-raw,width=160,height=120,framerate=25/1 ! {encode} ! filesink location={}",
+        path.display()
+    );
+    let ok = Command::new("gst-launch-1.0")
+        .arg("-q")
+        .args(desc.split_whitespace())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "{desc}");
+}
+
+fn csv_rows(path: &Path) -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("frame,pts_ms,p_positive,p_smoothed,flagged")
+    );
+    lines
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect()
+}
+
+fn count_frames(video: &Path) -> usize {
+    Capture::open(video, Settings::default())
+        .unwrap()
+        .map(|f| f.unwrap())
+        .count()
+}
+
+fn frames(summary: &Value, key: &str) -> u64 {
+    summary["frames"][key]
+        .as_u64()
+        .unwrap_or_else(|| panic!("frames.{key} in {summary}"))
+}
+
+#[test]
+fn every_frame_is_scored_for_each_codec() {
+    for (name, encode, n) in [
+        ("h264.mp4", "x264enc ! mp4mux", 41),
+        ("vp8.webm", "vp8enc ! webmmux", 33),
+        ("mjpeg.mkv", "jpegenc ! matroskamux", 27),
+    ] {
+        let dir = scratch(name);
+        let video = dir.join(name);
+        make_video(&video, n, encode);
+        let out = dir.join("out");
+        let (ok, summary, stderr) = study(&video, &out, &["--batch", "8"]);
+        assert!(ok, "{name}: {stderr}");
+        assert_eq!(summary["complete"], true);
+        for key in ["decoded", "scored", "written", "annotated"] {
+            assert_eq!(frames(&summary, key), n as u64, "{name}: {key}");
+        }
+        let rows = csv_rows(&out.join("frames.csv"));
+        assert_eq!(rows.len(), n as usize, "{name}: one row per frame");
+        for (i, row) in rows.iter().enumerate() {
+            assert_eq!(row[0], i.to_string());
+            let pts: f64 = row[1].parse().unwrap();
+            assert!(
+                (pts - i as f64 * 40.0).abs() < 1.0,
+                "{name}: frame {i} at {pts} ms"
+            );
+            let p: f32 = row[2].parse().unwrap();
+            assert!((0.0..=1.0).contains(&p));
+        }
+        assert_eq!(
+            count_frames(&out.join("annotated.mp4")),
+            n as usize,
+            "{name}: annotated frames"
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+/// Renders a synthetic tower video with `endoscan synth`.
+fn synth_video(dir: &Path, seconds: &str, size: &str) -> PathBuf {
+    let out = dir.join("synth");
+    let o = Command::new(BIN)
+        .args([
+            "synth",
+            "--out",
+            out.to_str().unwrap(),
+            "--images",
+            "0",
+            "--video",
+            seconds,
+        ])
+        .args(["--fps", "25", "--size", size, "--seed", "5"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    out
+}
+
+#[test]
+fn synth_study_writes_every_output() {
+    let dir = scratch("synth");
+    let synth = synth_video(&dir, "3", "480x270");
+    let video = synth.join("video.mp4");
+    let out = dir.join("out");
+    // Thresholds of 0 flag every frame: one segment, so borders, thumbnails and the report's
+    // segment table are exercised (random weights: plumbing, not detection).
+    let (ok, summary, stderr) = study(&video, &out, &["--on", "0", "--off", "0"]);
+    assert!(ok, "{stderr}");
+    let gt = std::fs::read_to_string(synth.join("ground_truth.csv")).unwrap();
+    let gt: Vec<&str> = gt.lines().skip(1).collect();
+    let rows = csv_rows(&out.join("frames.csv"));
+    assert_eq!(rows.len(), gt.len());
+    for (row, truth) in rows.iter().zip(&gt) {
+        let t: Vec<&str> = truth.split(',').collect();
+        assert_eq!(row[0], t[0]);
+        let (a, b): (f64, f64) = (row[1].parse().unwrap(), t[1].parse().unwrap());
+        assert!((a - b).abs() < 0.5, "pts {a} vs ground truth {b}");
+        assert_eq!(row[4], "1");
+    }
+    assert_eq!(summary["input_sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(summary["segments"], 1);
+    assert_eq!(frames(&summary, "without_image_area"), 0);
+
+    let segments: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("segments.json")).unwrap()).unwrap();
+    assert_eq!(segments["complete"], true);
+    let seg = &segments["segments"][0];
+    assert_eq!(seg["start_frame"], 0);
+    assert_eq!(seg["end_frame"], gt.len() as u64 - 1);
+    let thumb = out.join(seg["thumbnail"].as_str().unwrap());
+    let img = image::open(&thumb).unwrap();
+    assert!(img.width() <= 256 && img.height() <= 256);
+
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("data:image/png;base64,"));
+    assert!(html.contains("<svg"));
+    assert!(html.contains(summary["input_sha256"].as_str().unwrap()));
+    assert!(
+        !html.contains("src=\"http") && !html.contains("<script"),
+        "self-contained"
+    );
+
+    // The annotated video: every frame, panel (left side of the tower layout) black.
+    let annotated: Vec<_> = Capture::open(&out.join("annotated.mp4"), Settings::default())
+        .unwrap()
+        .map(|f| f.unwrap())
+        .collect();
+    assert_eq!(annotated.len(), gt.len());
+    let f = &annotated[annotated.len() / 2];
+    assert!(f.height > 270, "a timeline strip below the frame");
+    let mut brightest = 0u8;
+    for y in 0..270 {
+        for x in 0..100 {
+            brightest = brightest.max(f.pixel(x, y).into_iter().max().unwrap());
+        }
+    }
+    assert!(
+        brightest < 40,
+        "patient panel survived in the annotated video (max {brightest})"
+    );
+}
+
+#[test]
+fn resume_continues_to_the_same_frames_csv() {
+    let dir = scratch("resume");
+    let video = dir.join("study.webm");
+    make_video(&video, 50, "vp8enc ! webmmux");
+    let whole = dir.join("whole");
+    let (ok, _, stderr) = study(&video, &whole, &["--batch", "8", "--no-video"]);
+    assert!(ok, "{stderr}");
+
+    let part = dir.join("part");
+    let (ok, summary, stderr) = study(
+        &video,
+        &part,
+        &["--batch", "8", "--no-video", "--interrupt-after", "20"],
+    );
+    assert!(!ok, "an interrupted study exits non-zero");
+    assert!(stderr.contains("--resume"), "{stderr}");
+    assert_eq!(summary["complete"], false);
+    assert_eq!(
+        frames(&summary, "scored"),
+        24,
+        "stops at the batch boundary after 20"
+    );
+    assert_eq!(
+        csv_rows(&part.join("frames.csv")).len(),
+        24,
+        "partial results are flushed"
+    );
+
+    // Another batch size cannot continue this checkpoint.
+    let (ok, _, stderr) = study(&video, &part, &["--batch", "4", "--no-video", "--resume"]);
+    assert!(!ok && stderr.contains("--batch 8"), "{stderr}");
+
+    let (ok, summary, stderr) = study(&video, &part, &["--batch", "8", "--no-video", "--resume"]);
+    assert!(ok, "{stderr}");
+    assert_eq!(frames(&summary, "resumed"), 24);
+    assert_eq!(frames(&summary, "written"), 50);
+    let a = std::fs::read(whole.join("frames.csv")).unwrap();
+    let b = std::fs::read(part.join("frames.csv")).unwrap();
+    assert!(
+        a == b,
+        "resumed frames.csv differs from the uninterrupted one"
+    );
+}
+
+fn expect_failure(input: &Path, out: &Path, needle: &str) -> Value {
+    let (ok, summary, stderr) = study(input, out, &[]);
+    assert!(!ok, "{}: expected failure", input.display());
+    assert!(
+        stderr.contains(&input.display().to_string()),
+        "names the input: {stderr}"
+    );
+    assert!(stderr.contains(needle), "'{needle}' in: {stderr}");
+    summary
+}
+
+#[test]
+fn bad_inputs_fail_clearly() {
+    let dir = scratch("bad");
+    let empty = dir.join("empty.mp4");
+    std::fs::write(&empty, b"").unwrap();
+    expect_failure(&empty, &dir.join("o1"), "empty file");
+
+    let text = dir.join("notes.mp4");
+    std::fs::write(&text, "not a video\n".repeat(40)).unwrap();
+    expect_failure(&text, &dir.join("o2"), "not a video format");
+
+    expect_failure(&dir.join("missing.mp4"), &dir.join("o3"), "no such file");
+
+    // A truncated mp4 whose index is at the front: half the frames decode, then the study
+    // stops with an error, the partial results flushed and marked incomplete.
+    let full = dir.join("full.mp4");
+    make_video(&full, 60, "x264enc ! mp4mux faststart=true");
+    let bytes = std::fs::read(&full).unwrap();
+    let cut = dir.join("cut.mp4");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let out = dir.join("o4");
+    let summary = expect_failure(&cut, &out, "truncated");
+    assert_eq!(summary["complete"], false);
+    let scored = frames(&summary, "scored");
+    assert!(scored > 0 && scored < 60, "{scored}");
+    assert_eq!(csv_rows(&out.join("frames.csv")).len() as u64, scored);
+    let segs: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("segments.json")).unwrap()).unwrap();
+    assert_eq!(segs["complete"], false);
+    assert!(std::fs::read_to_string(out.join("report.html"))
+        .unwrap()
+        .contains("INCOMPLETE"));
+    assert!(!out.join("annotated.mp4").exists());
+
+    // An mp4 cut before its index was written (mp4mux puts it last).
+    let late = dir.join("late-index.mp4");
+    make_video(&late, 60, "x264enc ! mp4mux");
+    let bytes = std::fs::read(&late).unwrap();
+    let cut = dir.join("cut-noindex.mp4");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    expect_failure(&cut, &dir.join("o5"), "cannot decode");
+}
+
+fn image_dir(dir: &Path, n: usize) -> PathBuf {
+    let images = dir.join("capsule");
+    std::fs::create_dir_all(&images).unwrap();
+    for i in 0..n {
+        let img = image::RgbImage::from_fn(96, 96, |x, y| {
+            let (dx, dy) = (x as f32 - 48.0, y as f32 - 48.0);
+            if dx * dx + dy * dy < 44.0 * 44.0 {
+                image::Rgb([150 + (i * 7 % 100) as u8, 80, 70])
+            } else {
+                image::Rgb([0, 0, 0])
+            }
+        });
+        img.save(images.join(format!("img{}.png", i + 1))).unwrap();
+    }
+    images
+}
+
+#[test]
+fn image_directories_are_studies_too() {
+    let dir = scratch("images");
+    let images = image_dir(&dir, 13);
+    let out = dir.join("out");
+    let (ok, summary, stderr) = study(&images, &out, &["--batch", "4"]);
+    assert!(ok, "{stderr}");
+    assert_eq!(summary["input_kind"], "images");
+    assert_eq!(frames(&summary, "written"), 13);
+    let rows = csv_rows(&out.join("frames.csv"));
+    assert_eq!(rows[12][1], "6000.000", "2 fps by default");
+    assert_eq!(count_frames(&out.join("annotated.mp4")), 13);
+}
+
+#[test]
+fn a_corrupt_png_stops_the_study_at_that_file() {
+    let dir = scratch("corrupt");
+    let images = image_dir(&dir, 10);
+    let bad = images.join("img7.png");
+    let bytes = std::fs::read(&bad).unwrap();
+    std::fs::write(&bad, &bytes[..bytes.len() / 3]).unwrap();
+    let out = dir.join("out");
+    let summary = expect_failure(&images, &out, "img7.png");
+    assert_eq!(frames(&summary, "decoded"), 6);
+    assert_eq!(
+        frames(&summary, "written"),
+        6,
+        "frames before the corrupt one are kept"
+    );
+    assert_eq!(summary["complete"], false);
+
+    // Replacing the file and resuming finishes the study.
+    std::fs::copy(images.join("img6.png"), &bad).unwrap();
+    let (ok, summary, stderr) = study(&images, &out, &["--resume"]);
+    assert!(ok, "{stderr}");
+    assert_eq!(frames(&summary, "written"), 10);
+}
+
+#[test]
+fn unreadable_directory_is_named() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch("locked");
+    let images = image_dir(&dir, 2);
+    std::fs::set_permissions(&images, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let readable_anyway = std::fs::read_dir(&images).is_ok();
+    if readable_anyway {
+        eprintln!(
+            "running as root: permissions do not stop us; checking a missing directory instead"
+        );
+        std::fs::set_permissions(&images, std::fs::Permissions::from_mode(0o755)).unwrap();
+        expect_failure(&dir.join("gone"), &dir.join("out"), "no such file");
+        return;
+    }
+    expect_failure(&images, &dir.join("out"), "ermission denied");
+    std::fs::set_permissions(&images, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn defaults_name_what_is_missing() {
+    let dir = scratch("defaults");
+    let o = Command::new(BIN)
+        .arg("reprocess")
+        .current_dir(&dir)
+        .env_remove("ENDOSCAN_ROOT")
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("samples/sample.mp4") && err.contains("bundled sample is missing"),
+        "{err}"
+    );
+    let video = dir.join("v.webm");
+    make_video(&video, 3, "vp8enc ! webmmux");
+    let o = Command::new(BIN)
+        .args(["reprocess", video.to_str().unwrap()])
+        .current_dir(&dir)
+        .env_remove("ENDOSCAN_ROOT")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("models/demo.onnx"),
+        "{err}"
+    );
+}
