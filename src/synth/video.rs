@@ -132,6 +132,10 @@ fn build_pipeline(
     // Keyframes every two seconds keep seeking in the demo video cheap.
     let key_int = (2 * video.fps_num / video.fps_den).max(1);
     encoder.set_property_from_str("speed-preset", "veryfast");
+    // Constant quality (x264's CRF 23) rather than the default 2 Mbit/s: smooth synthetic
+    // mucosa needs far fewer bits, which keeps the bundled sample small.
+    encoder.set_property_from_str("pass", "qual");
+    encoder.set_property("quantizer", 23u32);
     encoder.set_property("key-int-max", key_int);
     let mux = make("mp4mux")?;
     let sink = make("filesink")?;
