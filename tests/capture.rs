@@ -115,7 +115,7 @@ fn err_of(path: &Path) -> String {
             frames.len()
         ),
         Err(e) => {
-            let msg = format!("{e:#}");
+            let msg = format!("{:#}", anyhow::Error::from(e));
             assert!(
                 msg.contains(&path.display().to_string()),
                 "names the file: {msg}"

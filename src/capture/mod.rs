@@ -158,7 +158,7 @@ pub enum SourceKind {
 pub enum CaptureError {
     #[error("{}: no such file or directory", path.display())]
     NotFound { path: PathBuf },
-    #[error("{}: cannot read: {source}", path.display())]
+    #[error("{}: cannot read", path.display())]
     Io {
         path: PathBuf,
         #[source]
@@ -166,7 +166,7 @@ pub enum CaptureError {
     },
     #[error("{}: empty file (0 bytes)", path.display())]
     Empty { path: PathBuf },
-    #[error("{}: not a video format GStreamer recognises ({source})", path.display())]
+    #[error("{}: not a video format GStreamer recognises", path.display())]
     NotVideo {
         path: PathBuf,
         #[source]
@@ -174,7 +174,7 @@ pub enum CaptureError {
     },
     #[error("{}: no video stream in the file", path.display())]
     NoVideoStream { path: PathBuf },
-    #[error("{}: cannot decode: {source}", path.display())]
+    #[error("{}: cannot decode", path.display())]
     Decode {
         path: PathBuf,
         #[source]
@@ -192,7 +192,7 @@ pub enum CaptureError {
     },
     #[error("{}: no images ({} files) found", path.display(), IMAGE_EXTENSIONS.join("/"))]
     NoImages { path: PathBuf },
-    #[error("{}: cannot decode image (frame {index}): {source}", path.display())]
+    #[error("{}: cannot decode image (frame {index})", path.display())]
     Image {
         path: PathBuf,
         index: u64,

@@ -243,7 +243,7 @@ impl VideoSource {
             self.fps = (fps.numer() > 0 && fps.denom() > 0)
                 .then(|| fps.numer() as f64 / fps.denom() as f64);
             if self.caps.is_none() {
-                tracing::info!(
+                tracing::debug!(
                     "{}: {}x{} RGB, {} fps",
                     self.path.display(),
                     info.width(),

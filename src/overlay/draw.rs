@@ -15,21 +15,18 @@ pub fn fill_rect(img: &mut RgbImage, x0: i64, y0: i64, x1: i64, y1: i64, colour:
     }
 }
 
-/// A `thickness`-pixel outline just outside the rectangle `[x0, x1) × [y0, y1)`, clipped.
-pub fn outline(
+/// A `thickness`-pixel ring just inside the rectangle `(x0, y0, x1, y1)`, clipped.
+pub fn ring(
     img: &mut RgbImage,
-    x0: i64,
-    y0: i64,
-    x1: i64,
-    y1: i64,
+    (x0, y0, x1, y1): (i64, i64, i64, i64),
     thickness: i64,
     colour: [u8; 3],
 ) {
     let t = thickness;
-    fill_rect(img, x0 - t, y0 - t, x1 + t, y0, colour);
-    fill_rect(img, x0 - t, y1, x1 + t, y1 + t, colour);
-    fill_rect(img, x0 - t, y0, x0, y1, colour);
-    fill_rect(img, x1, y0, x1 + t, y1, colour);
+    fill_rect(img, x0, y0, x1, y0 + t, colour);
+    fill_rect(img, x0, y1 - t, x1, y1, colour);
+    fill_rect(img, x0, y0, x0 + t, y1, colour);
+    fill_rect(img, x1 - t, y0, x1, y1, colour);
 }
 
 /// 3×5 glyphs for digits, `.`, `%` and `p`; bit 2 is the left column.
@@ -137,15 +134,11 @@ mod tests {
             assert_eq!(img.get_pixel(x, 0).0, [0, 0, 0]);
         }
         let mut img = RgbImage::new(10, 10);
-        outline(&mut img, 3, 3, 7, 7, 2, [1, 2, 3]);
+        ring(&mut img, (1, 1, 9, 9), 2, [1, 2, 3]);
         assert_eq!(img.get_pixel(1, 1).0, [1, 2, 3]);
         assert_eq!(img.get_pixel(8, 8).0, [1, 2, 3]);
         assert_eq!(img.get_pixel(5, 5).0, [0, 0, 0], "inside stays");
-        assert_eq!(
-            img.get_pixel(0, 0).0,
-            [0, 0, 0],
-            "beyond the thickness stays"
-        );
+        assert_eq!(img.get_pixel(0, 0).0, [0, 0, 0], "outside stays");
     }
 
     #[test]

@@ -121,17 +121,15 @@ impl Overlay {
             if score.flagged {
                 let b = area.bounds();
                 let t = ((w.min(h) as f32 * self.settings.border_fraction).round() as i64).max(2);
-                draw::outline(
-                    &mut img,
-                    b.x as i64,
-                    b.y as i64,
-                    (b.x + b.width) as i64,
-                    (b.y + b.height).min(h as usize) as i64,
-                    t,
-                    ALERT,
+                // Around the area where the frame has room (towers), over its edge where the
+                // area fills the frame (capsules), never into the strip.
+                let outer = (
+                    (b.x as i64 - t).max(0),
+                    (b.y as i64 - t).max(0),
+                    ((b.x + b.width) as i64 + t).min(w as i64),
+                    ((b.y + b.height) as i64 + t).min(h as i64),
                 );
-                // Keep the border out of the strip.
-                draw::fill_rect(&mut img, 0, h as i64, out_w as i64, out_h as i64, [0, 0, 0]);
+                draw::ring(&mut img, outer, t, ALERT);
             }
         }
         self.draw_strip(&mut img, frame.index, h, score);
@@ -280,5 +278,16 @@ mod tests {
         // The strip shows the gauge in the alert colour.
         let strip_y = 90 + (out.height() - 90) / 2;
         assert!((0..out.width()).any(|x| out.get_pixel(x, strip_y).0 == ALERT));
+        // An area filling the frame still gets a visible border, inside the frame.
+        let full = Frame::from_rgb_image(
+            0,
+            Duration::ZERO,
+            RgbImage::from_pixel(64, 64, image::Rgb([200, 100, 90])),
+        );
+        let area = ContentArea::full(64, 64);
+        let out = overlay.process(&full, Some(&area), hot);
+        assert_eq!(out.get_pixel(0, 32).0, ALERT);
+        assert_eq!(out.get_pixel(63, 32).0, ALERT);
+        assert_eq!(out.get_pixel(32, 32).0, [200, 100, 90]);
     }
 }

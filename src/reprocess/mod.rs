@@ -114,7 +114,15 @@ pub struct ReprocessArgs {
     /// Testing aid: stop as if interrupted once this many frames are checkpointed.
     #[arg(long, value_name = "FRAMES", hide = true)]
     pub interrupt_after: Option<u64>,
+    /// Longest time between checkpoints while scoring, in ms.
+    #[arg(long, value_name = "MS", default_value_t = DEFAULT_CHECKPOINT_MS, hide = true)]
+    pub checkpoint_ms: u64,
 }
+
+/// Longest time between checkpoints while scoring (ms): syncing every batch would cost a disk
+/// flush per 16 frames on 100k-frame capsule studies; a second of work is all an
+/// interruption can lose.
+pub const DEFAULT_CHECKPOINT_MS: u64 = 1000;
 
 /// Largest batch accepted on the command line.
 const MAX_BATCH: usize = 4096;
@@ -143,6 +151,8 @@ pub struct Settings {
     pub resume: bool,
     /// Stop as if interrupted after this many frames (tests).
     pub interrupt_after: Option<u64>,
+    /// Longest time between checkpoints while scoring.
+    pub checkpoint_interval: std::time::Duration,
     /// Draw progress bars (on a terminal).
     pub progress: bool,
 }
@@ -161,6 +171,7 @@ impl Default for Settings {
             video: true,
             resume: false,
             interrupt_after: None,
+            checkpoint_interval: std::time::Duration::from_millis(DEFAULT_CHECKPOINT_MS),
             progress: false,
         }
     }
@@ -197,6 +208,7 @@ impl Settings {
             video: !args.no_video,
             resume: args.resume,
             interrupt_after: args.interrupt_after,
+            checkpoint_interval: std::time::Duration::from_millis(args.checkpoint_ms),
             progress: std::io::stderr().is_terminal(),
             ..Self::default()
         })
@@ -356,8 +368,15 @@ impl Reprocess {
             false => (ScoreLog::create(out, identity)?, Vec::new()),
         };
         let resumed = rows.len() as u64;
+        let thumbs_dir = out.join(outputs::THUMBNAIL_DIR);
+
+        // Thumbnails of an earlier run would not match this one's segments.
+        if thumbs_dir.exists() {
+            clear_thumbnails(&thumbs_dir)?;
+        }
 
         // Pass 1: score.
+        let mut last_commit = std::time::Instant::now();
         let hint = probe_length(input, s.capture);
         let bar = progress_bar(s.progress, hint, "scoring");
         bar.set_position(resumed);
@@ -376,14 +395,28 @@ impl Reprocess {
             s.interrupt_after,
             |batch| {
                 log.append(batch)?;
-                log.commit()?;
+                if last_commit.elapsed() >= s.checkpoint_interval {
+                    log.commit()?;
+                    last_commit = std::time::Instant::now();
+                }
                 rows.extend_from_slice(batch);
                 bar.set_position(rows.len() as u64);
                 Ok(())
             },
         )?;
         bar.finish_and_clear();
-        let mut error = pass.error;
+        // Whatever was scored is checkpointed, whether the pass ended or stopped.
+        let mut error = log.commit().err();
+        let committed = log.rows();
+        if committed != rows.len() as u64 {
+            error = error.or(Some(anyhow::anyhow!(
+                "{}: {} rows on disk but {} frames scored",
+                out.join(checkpoint::SCORES_FILE).display(),
+                committed,
+                rows.len()
+            )));
+        }
+        let mut error = pass.error.or(error);
         if pass.interrupted {
             error = Some(anyhow::anyhow!(
                 "interrupted after {} frames (--interrupt-after); run again with --resume to continue",
@@ -412,7 +445,6 @@ impl Reprocess {
         let p: Vec<f32> = rows.iter().map(|r| r.p).collect();
         let smoothed = Smoother::new(s.smooth)?.process(&pts, &p)?;
         counts.flagged = smoothed.flagged.iter().filter(|&&f| f).count() as u64;
-        let thumbs_dir = out.join(outputs::THUMBNAIL_DIR);
         let mut records: Vec<SegmentRecord> = smoothed
             .segments
             .iter()
@@ -429,7 +461,6 @@ impl Reprocess {
         if error.is_none() {
             std::fs::create_dir_all(&thumbs_dir)
                 .with_context(|| format!("{}: cannot create", thumbs_dir.display()))?;
-            clear_thumbnails(&thumbs_dir)?;
             let thumbnails: BTreeMap<u64, PathBuf> = records
                 .iter_mut()
                 .map(|r| {
@@ -644,11 +675,14 @@ fn progress_bar(enabled: bool, len: Option<u64>, what: &'static str) -> indicati
         None => indicatif::ProgressBar::new_spinner(),
     };
     let template = match len {
-        Some(_) => "{msg:>10} [{bar:40}] {pos}/{len} frames  {per_sec}  ETA {eta}",
-        None => "{msg:>10} {spinner} {pos} frames  {per_sec}",
+        Some(_) => "{msg:>10} [{bar:40}] {pos}/{len} frames  {fps}  ETA {eta}",
+        None => "{msg:>10} {spinner} {pos} frames  {fps}",
     };
     if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
-        bar.set_style(style.progress_chars("=> "));
+        let fps = |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{:.1} frames/s", state.per_sec());
+        };
+        bar.set_style(style.with_key("fps", fps).progress_chars("=> "));
     }
     bar.set_message(what);
     bar
@@ -694,11 +728,16 @@ pub fn run(args: &ReprocessArgs) -> anyhow::Result<()> {
     print_summary(&study.summary, args.json)?;
     match study.error {
         None => Ok(()),
-        Some(e) => Err(e.context(format!(
-            "{}: study incomplete; partial results in {} (marked incomplete)",
-            input.display(),
-            args.out.display()
-        ))),
+        Some(e) => {
+            let written = study.summary.frames.written;
+            Err(e.context(match written {
+                0 => format!("{}: study incomplete, no frame scored", args.out.display()),
+                n => format!(
+                    "{}: study incomplete, results for the first {n} frames written and marked incomplete",
+                    args.out.display()
+                ),
+            }))
+        }
     }
 }
 

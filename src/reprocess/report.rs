@@ -314,7 +314,7 @@ fn plot(h: &mut String, rows: &[Scored], smoothed: &Smoothed, summary: &Summary)
             "<text x=\"{:.1}\" y=\"{}\" class=\"tick\" text-anchor=\"{anchor}\">{}</text>",
             x(t),
             y1 + 18.0,
-            clock(t)
+            tick_label(t)
         );
     }
     let _ = write!(
@@ -391,6 +391,15 @@ pub fn clock(ms: f64) -> String {
         format!("{h}:{m:02}:{:02}", s.floor())
     } else {
         format!("{m}:{s:04.1}")
+    }
+}
+
+/// Tick labels fall on whole seconds: `m:ss` (or `h:mm:ss`).
+fn tick_label(ms: f64) -> String {
+    let secs = (ms / 1e3).round() as u64;
+    match secs / 3600 {
+        0 => format!("{}:{:02}", secs / 60, secs % 60),
+        h => format!("{h}:{:02}:{:02}", secs % 3600 / 60, secs % 60),
     }
 }
 
@@ -528,6 +537,8 @@ mod tests {
         assert_eq!(clock(0.0), "0:00.0");
         assert_eq!(clock(83_450.0), "1:23.5");
         assert_eq!(clock(3_723_000.0), "1:02:03");
+        assert_eq!(tick_label(65_000.0), "1:05");
+        assert_eq!(tick_label(3_725_000.0), "1:02:05");
         let ticks = time_ticks(0.0, 30_000.0);
         assert_eq!(ticks.first(), Some(&0.0));
         assert!(ticks.len() <= 9 && ticks.len() >= 3, "{ticks:?}");

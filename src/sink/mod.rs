@@ -58,7 +58,7 @@ pub enum SinkError {
         width: u32,
         height: u32,
     },
-    #[error("{}: encoding failed: {source}", path.display())]
+    #[error("{}: encoding failed", path.display())]
     Pipeline {
         path: PathBuf,
         #[source]
