@@ -160,14 +160,19 @@ mod tests {
     #[test]
     fn the_cpu_trains_in_fp32() {
         for p in [Precision::Fp32, Precision::Bf16, Precision::Fp16] {
-            assert_eq!(Amp::new(p, Device::Cpu).unwrap().precision(), Precision::Fp32);
+            assert_eq!(
+                Amp::new(p, Device::Cpu).unwrap().precision(),
+                Precision::Fp32
+            );
         }
     }
 
     #[cfg(target_os = "linux")]
     #[test]
     fn libtorch_exports_the_autocast_dtype_setter() {
-        // Setting the CUDA autocast dtype is a plain global; harmless without a GPU.
+        // A tensor op makes the test binary load libtorch; setting the CUDA autocast dtype is
+        // a plain global, harmless without a GPU.
+        let _ = tch::Tensor::zeros([1], (Kind::Float, Device::Cpu));
         set_cuda_autocast_dtype(Kind::BFloat16).unwrap();
         set_cuda_autocast_dtype(Kind::Half).unwrap();
     }

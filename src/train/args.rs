@@ -13,6 +13,7 @@ use std::str::FromStr;
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 
+use super::augment::AugmentSettings;
 use super::data::{DEFAULT_CLASSES, DEFAULT_POSITIVE};
 use super::schedule::{Rule, DEFAULT_IMAGES_TOTAL};
 use crate::model::metadata::DEFAULT_INPUT_SIZE;
@@ -29,6 +30,8 @@ pub const MAX_AUTO_BATCH: usize = 512;
 pub const DEFAULT_EVALS_PER_RUN: u64 = 10;
 /// SGD momentum (recipe: 0.9, no weight decay).
 pub const MOMENTUM: f64 = 0.9;
+/// Input side the recipe's augmentation ranges are given for.
+pub const RECIPE_INPUT_SIZE: usize = 384;
 
 /// What `endoscan train` and `endoscan study` print in a build without the `train` feature.
 pub const TRAIN_FEATURE_MISSING: &str = "this endoscan was built without the `train` feature; \
@@ -154,7 +157,12 @@ pub struct TrainArgs {
     #[arg(long, value_enum, default_value_t = Mode::Global, conflicts_with = "resume")]
     pub mode: Mode,
     /// Run folder: split.csv, checkpoints, run.json, model.onnx, test/ (created).
-    #[arg(long, value_name = "RUN", required_unless_present = "resume", conflicts_with = "resume")]
+    #[arg(
+        long,
+        value_name = "RUN",
+        required_unless_present = "resume",
+        conflicts_with = "resume"
+    )]
     pub out: Option<PathBuf>,
     /// Images per step, or `auto`: the largest that fits the GPU (32 on the CPU).
     #[arg(long, default_value_t = BatchChoice::Auto, value_name = "N|auto", conflicts_with = "resume")]
@@ -172,7 +180,12 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = DEFAULT_INPUT_SIZE, value_name = "PIXELS", conflicts_with = "resume")]
     pub input_size: usize,
     /// Input normalization [default: the checkpoint's, else bit (what BiT's .npz expect)].
-    #[arg(long = "normalize", value_enum, value_name = "MODE", conflicts_with = "resume")]
+    #[arg(
+        long = "normalize",
+        value_enum,
+        value_name = "MODE",
+        conflicts_with = "resume"
+    )]
     pub normalization: Option<Normalization>,
     /// Device to train on (a resumed run may move; bit-exact resumption needs the same one).
     #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
@@ -218,6 +231,9 @@ pub struct TrainArgs {
     /// its features of the unaugmented images once.
     #[arg(long, conflicts_with = "resume")]
     pub no_feature_cache: bool,
+    /// Ablation: train without the recipe's augmentation.
+    #[arg(long, conflicts_with = "resume")]
+    pub no_augment: bool,
     /// Stop (with a checkpoint) once this many steps are done, as if killed; for tests.
     #[arg(long, hide = true, value_name = "STEPS")]
     pub stop_after: Option<u64>,
@@ -252,6 +268,7 @@ pub struct TrainConfig {
     pub select: Select,
     pub threshold_rule: ThresholdRule,
     pub feature_cache: bool,
+    pub augment: bool,
 }
 
 /// Settings that may change from one process of a run to the next.
@@ -306,7 +323,7 @@ impl TrainConfig {
         if args.eval_every == Some(0) {
             bail!("--eval-every must be at least 1");
         }
-        if !args.classes.iter().any(|c| *c == args.positive) {
+        if !args.classes.contains(&args.positive) {
             bail!(
                 "--positive '{}' is not one of --classes {}",
                 args.positive,
@@ -344,12 +361,29 @@ impl TrainConfig {
             select: args.select,
             threshold_rule: args.threshold_rule,
             feature_cache: !args.no_feature_cache,
+            augment: !args.no_augment,
         })
     }
 
     /// Whether local mode trains on cached backbone features (then without augmentation).
     pub fn caches_features(&self) -> bool {
         self.mode == Mode::Local && self.feature_cache
+    }
+
+    /// The augmentation of training images, if any: the recipe's `SomeOf` with its blur σ range
+    /// scaled to the input size. The recipe's σ ∈ [0, 5] is in pixels of 384² inputs; at 128²
+    /// the same σ would blur three times as much of the picture, so σ ∈ [0, 5·S/384] keeps the
+    /// recipe's effect at any size (and is exactly the recipe at 384²).
+    pub fn augmentation(&self) -> Option<AugmentSettings> {
+        if !self.augment || self.caches_features() {
+            return None;
+        }
+        let recipe = AugmentSettings::default();
+        let scale = self.input_size as f64 / RECIPE_INPUT_SIZE as f64;
+        Some(AugmentSettings {
+            blur_sigma: (recipe.blur_sigma.0 * scale, recipe.blur_sigma.1 * scale),
+            ..recipe
+        })
     }
 }
 
@@ -473,13 +507,38 @@ mod tests {
     fn config_checks_values_and_round_trips_through_json() {
         let dir = std::env::temp_dir();
         let d = dir.to_str().unwrap();
-        let bad = parse(&["--data", d, "--variant", "r14x0.5", "--out", "o", "--lr", "-1"]);
+        let bad = parse(&[
+            "--data",
+            d,
+            "--variant",
+            "r14x0.5",
+            "--out",
+            "o",
+            "--lr",
+            "0",
+        ]);
         assert!(TrainConfig::from_args(&bad.unwrap()).is_err());
-        let missing = parse(&["--data", "/no/such/dir", "--variant", "r14x0.5", "--out", "o"]);
+        let missing = parse(&[
+            "--data",
+            "/no/such/dir",
+            "--variant",
+            "r14x0.5",
+            "--out",
+            "o",
+        ]);
         let err = TrainConfig::from_args(&missing.unwrap()).unwrap_err();
         assert!(format!("{err:#}").contains("/no/such/dir"), "{err:#}");
         let args = parse(&[
-            "--data", d, "--variant", "r14x0.5", "--out", "o", "--rule", "bit", "--batch", "8",
+            "--data",
+            d,
+            "--variant",
+            "r14x0.5",
+            "--out",
+            "o",
+            "--rule",
+            "bit",
+            "--batch",
+            "8",
         ])
         .unwrap();
         let config = TrainConfig::from_args(&args).unwrap();

@@ -141,7 +141,7 @@ impl BatchMaker {
         let mut out = vec![0f32; positions.len() * 3 * s * s];
         for (&p, chunk) in positions.iter().zip(out.chunks_exact_mut(3 * s * s)) {
             let image = self.frames.get(self.samples[p])?;
-            self.normalize(&image, chunk)?;
+            self.normalize(&image, chunk);
         }
         Ok(out)
     }
@@ -163,16 +163,15 @@ impl BatchMaker {
         {
             let image = self.frames.get(self.samples[p])?.into_owned();
             let image = augmenter.augment(image, &mut rng_of(slot));
-            self.normalize(&image, chunk)?;
+            self.normalize(&image, chunk);
         }
         Ok(out)
     }
 
-    fn normalize(&self, image: &image::RgbImage, out: &mut [f32]) -> Result<(), DataError> {
+    fn normalize(&self, image: &image::RgbImage, out: &mut [f32]) {
         self.frames
             .preprocessor()
             .normalize_into(image, out)
             .expect("a prepared image is S×S and its chunk 3·S·S");
-        Ok(())
     }
 }

@@ -47,11 +47,21 @@ pub struct ResumeState {
 }
 
 /// Writes `best.safetensors`: the trainer's weights with `meta` and the step.
-pub fn save_best(run: &Path, trainer: &Trainer, meta: &ModelMetadata, step: u64) -> anyhow::Result<()> {
+pub fn save_best(
+    run: &Path,
+    trainer: &Trainer,
+    meta: &ModelMetadata,
+    step: u64,
+) -> anyhow::Result<()> {
     save_weights(&run.join(BEST_FILE), trainer, meta, step)
 }
 
-fn save_weights(path: &Path, trainer: &Trainer, meta: &ModelMetadata, step: u64) -> anyhow::Result<()> {
+fn save_weights(
+    path: &Path,
+    trainer: &Trainer,
+    meta: &ModelMetadata,
+    step: u64,
+) -> anyhow::Result<()> {
     let mut w = trainer.model().to_weights()?;
     w.metadata = meta.to_map();
     w.metadata.insert(STEP_KEY.into(), step.to_string());
@@ -60,7 +70,12 @@ fn save_weights(path: &Path, trainer: &Trainer, meta: &ModelMetadata, step: u64)
 }
 
 /// Writes the resume checkpoint of `state.step` (see the module doc for the order).
-pub fn save_last(run: &Path, trainer: &Trainer, meta: &ModelMetadata, state: &ResumeState) -> anyhow::Result<()> {
+pub fn save_last(
+    run: &Path,
+    trainer: &Trainer,
+    meta: &ModelMetadata,
+    state: &ResumeState,
+) -> anyhow::Result<()> {
     let (last, prev) = (run.join(LAST_FILE), run.join(PREV_FILE));
     if last.exists() {
         std::fs::rename(&last, &prev)
@@ -146,7 +161,10 @@ fn step_of(path: &Path) -> Option<u64> {
 
 /// A tch tensor as a row-major f32 [`weights::Tensor`] (same shape, CPU).
 fn to_tensor(t: &Tensor) -> anyhow::Result<weights::Tensor> {
-    let cpu = t.f_to_device(Device::Cpu)?.f_to_kind(tch::Kind::Float)?.f_contiguous()?;
+    let cpu = t
+        .f_to_device(Device::Cpu)?
+        .f_to_kind(tch::Kind::Float)?
+        .f_contiguous()?;
     let shape = cpu.size().iter().map(|&d| d as usize).collect();
     let data = Vec::<f32>::try_from(cpu.f_flatten(0, -1)?)?;
     Ok(weights::Tensor { shape, data })

@@ -78,15 +78,20 @@ pub fn finish(
         .iter()
         .map(|s| data.dataset.samples()[s.index].label == meta.positive)
         .collect();
-    let threshold = threshold::choose(&probabilities, &truth, config.threshold_rule).unwrap_or_else(|| {
-        tracing::warn!("the validation subset lacks a class: keeping the decision threshold at 0.5");
-        0.5
-    });
+    let threshold = threshold::choose(&probabilities, &truth, config.threshold_rule)
+        .unwrap_or_else(|| {
+            tracing::warn!(
+                "the validation subset lacks a class: keeping the decision threshold at 0.5"
+            );
+            0.5
+        });
     let val_metrics = Metrics::compute(&probabilities, &truth, threshold);
 
     // The final checkpoint and model, carrying the threshold.
     meta.threshold = threshold;
-    weights.metadata.insert(keys::THRESHOLD.into(), threshold.to_string());
+    weights
+        .metadata
+        .insert(keys::THRESHOLD.into(), threshold.to_string());
     let best_out = run.join(BEST_FILE);
     weights
         .save_safetensors(&best_out)
@@ -127,8 +132,17 @@ pub fn finish(
     Ok(())
 }
 
-fn print_summary(record: &RunRecord, model: &std::path::Path, bytes: u64, m: &Metrics, threshold: f32) {
-    let pct = |e: &eval::metrics::Estimate| e.value.map_or("—".into(), |v| format!("{:.2} %", v * 100.0));
+fn print_summary(
+    record: &RunRecord,
+    model: &std::path::Path,
+    bytes: u64,
+    m: &Metrics,
+    threshold: f32,
+) {
+    let pct = |e: &eval::metrics::Estimate| {
+        e.value
+            .map_or("—".into(), |v| format!("{:.2} %", v * 100.0))
+    };
     println!(
         "{}: {} {}×{} ({:.1} MB), threshold {threshold:.4} ({:?} on validation), best step {}",
         model.display(),
@@ -137,7 +151,10 @@ fn print_summary(record: &RunRecord, model: &std::path::Path, bytes: u64, m: &Me
         record.config.input_size,
         bytes as f64 / 1e6,
         record.config.threshold_rule,
-        record.best.as_ref().map_or("—".into(), |b| b.step.to_string()),
+        record
+            .best
+            .as_ref()
+            .map_or("—".into(), |b| b.step.to_string()),
     );
     println!(
         "test: accuracy {}  sensitivity {}  specificity {}  F1 {}  AUC {}  (n = {})",

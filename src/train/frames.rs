@@ -128,5 +128,7 @@ fn reason(e: &dyn std::error::Error, path: &std::path::Path) -> String {
         source = s.source();
     }
     let prefix = format!("{}: ", path.display());
-    text.strip_prefix(&prefix).map(str::to_string).unwrap_or(text)
+    text.strip_prefix(&prefix)
+        .map(str::to_string)
+        .unwrap_or(text)
 }

@@ -63,7 +63,7 @@ impl Progress {
                 bar.set_message(format!("loss {loss:.4}  lr {lr:.2e}  {rate:.1} img/s"));
             }
             None => {
-                let due = done % self.log_every == 0
+                let due = done.is_multiple_of(self.log_every)
                     || self.last_log.elapsed() >= Duration::from_secs(LOG_EVERY_SECONDS)
                     || done == self.total;
                 if due {

@@ -12,6 +12,7 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use super::args::TrainConfig;
+use super::augment::AugmentSettings;
 
 /// File name of the run record.
 pub const RUN_FILE: &str = "run.json";
@@ -37,12 +38,32 @@ pub struct Plan {
     /// Precision actually used (`fp32` on the CPU whatever was asked).
     pub precision: String,
     pub normalization: String,
-    /// Whether training images are augmented (the recipe's SomeOf).
-    pub augmentation: bool,
+    /// The recipe's `SomeOf` as used on training images (`null`: none).
+    pub augmentation: Option<AugmentRecord>,
     /// Local mode trains on backbone features computed once.
     pub feature_cache: bool,
     pub trainable_parameters: usize,
     pub total_parameters: usize,
+}
+
+/// Ranges of the training augmentation (see `augment::AugmentSettings`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AugmentRecord {
+    pub ops: (usize, usize),
+    pub rot90_k: (u8, u8),
+    pub multiply: (f32, f32),
+    pub blur_sigma: (f64, f64),
+}
+
+impl From<&AugmentSettings> for AugmentRecord {
+    fn from(s: &AugmentSettings) -> Self {
+        Self {
+            ops: s.ops,
+            rot90_k: s.rot90_k,
+            multiply: s.multiply,
+            blur_sigma: s.blur_sigma,
+        }
+    }
 }
 
 /// The data a run saw.
@@ -187,6 +208,7 @@ pub fn git_revision() -> Option<String> {
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
     };
     let head = git(&["rev-parse", "HEAD"]).filter(|h| !h.is_empty())?;
-    let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+    let dirty =
+        git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
     Some(if dirty { format!("{head}-dirty") } else { head })
 }

@@ -13,14 +13,18 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 
 use super::amp::Amp;
-use super::args::{Mode, RuntimeSettings, Select, TrainArgs, TrainConfig, DEFAULT_EVALS_PER_RUN, MOMENTUM};
+use super::args::{
+    Mode, RuntimeSettings, Select, TrainArgs, TrainConfig, DEFAULT_EVALS_PER_RUN, MOMENTUM,
+};
 use super::augment::Augmenter;
 use super::batch::BatchMaker;
 use super::checkpoint::{self, ResumeState};
 use super::data::{Loader, LoaderSettings};
 use super::finish;
 use super::progress::{clock, Progress};
-use super::record::{BestRecord, DataRecord, EvalRecord, Plan, RunRecord, WeightsRecord, RUN_FORMAT};
+use super::record::{
+    AugmentRecord, BestRecord, DataRecord, EvalRecord, Plan, RunRecord, WeightsRecord, RUN_FORMAT,
+};
 use super::schedule::Schedule;
 use super::setup::{self, RunData};
 use super::trainer::{Trainer, ValScores};
@@ -49,8 +53,12 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         None => {
             let config = TrainConfig::from_args(args)?;
             checkpoint::ensure_fresh(&config.out)?;
-            std::fs::create_dir_all(&config.out)
-                .with_context(|| format!("--out {}: cannot create the run folder", config.out.display()))?;
+            std::fs::create_dir_all(&config.out).with_context(|| {
+                format!(
+                    "--out {}: cannot create the run folder",
+                    config.out.display()
+                )
+            })?;
             (config, None)
         }
     };
@@ -58,9 +66,10 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
 
     // A run killed before its first checkpoint starts again from step 0 with its settings.
     let resuming = previous.as_ref().is_some_and(|r| r.step > 0);
-    let weights = match resuming {
-        true => None,
-        false => config.weights.as_deref().map(Weights::load).transpose()?,
+    let weights = if resuming {
+        None
+    } else {
+        config.weights.as_deref().map(Weights::load).transpose()?
     };
     let normalization = match &previous {
         Some(r) => r.plan.normalization.parse().map_err(anyhow::Error::msg)?,
@@ -68,10 +77,13 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     };
     let weights_record = match &previous {
         Some(r) => r.weights.clone(),
-        None => weights.as_ref().zip(config.weights.as_ref()).map(|(w, p)| WeightsRecord {
-            path: p.clone(),
-            sha256: w.sha256.clone(),
-        }),
+        None => weights
+            .as_ref()
+            .zip(config.weights.as_ref())
+            .map(|(w, p)| WeightsRecord {
+                path: p.clone(),
+                sha256: w.sha256.clone(),
+            }),
     };
     let data = setup::load_data(
         &config,
@@ -80,10 +92,22 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         runtime.workers,
     )?;
     let model = setup::build_model(&config, weights, device)?;
-    let total_parameters = model.var_store().variables().values().map(|v| v.numel()).sum();
+    let total_parameters = model
+        .var_store()
+        .variables()
+        .values()
+        .map(|v| v.numel())
+        .sum();
     let amp = Amp::new(config.precision, device).map_err(anyhow::Error::msg)?;
     let positive = data.dataset.positive();
-    let mut trainer = Trainer::new(model, config.mode, amp, config.input_size, positive, MOMENTUM)?;
+    let mut trainer = Trainer::new(
+        model,
+        config.mode,
+        amp,
+        config.input_size,
+        positive,
+        MOMENTUM,
+    )?;
 
     let batch = match &previous {
         Some(r) => r.plan.batch,
@@ -96,7 +120,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         .eval_every
         .unwrap_or_else(|| total.div_ceil(DEFAULT_EVALS_PER_RUN))
         .max(1);
-    let augment = !config.caches_features();
+    let augmentation = config.augmentation();
     let plan = Plan {
         batch,
         total_steps: total,
@@ -109,7 +133,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         device: setup::device_name(device),
         precision: trainer.amp().precision().to_string(),
         normalization: normalization.to_string(),
-        augmentation: augment,
+        augmentation: augmentation.as_ref().map(AugmentRecord::from),
         feature_cache: config.caches_features(),
         trainable_parameters: trainer.sgd().numel(),
         total_parameters,
@@ -138,7 +162,21 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         weights_sha256: String::new(),
     };
 
-    let augmenter = augment.then(Augmenter::default);
+    // Before features are cached: in local mode they come from the restored backbone.
+    let mut state = if resuming {
+        let state = checkpoint::load_last(&run, &mut trainer)?;
+        tracing::info!("resuming {} at step {}/{total}", run.display(), state.step);
+        state
+    } else {
+        ResumeState {
+            amp_scale: trainer.amp().scale,
+            ..ResumeState::default()
+        }
+    };
+    let augmenter = augmentation
+        .map(Augmenter::new)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
     let train_maker = BatchMaker::new(
         data.frames.clone(),
         data.train.clone(),
@@ -158,23 +196,17 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     )
     .context("the validation subset is empty")?;
     let train_maker = if config.caches_features() {
-        tracing::info!("local mode: computing backbone features of {} train and {} validation images once", data.train.len(), data.val.len());
+        tracing::info!(
+            "local mode: computing backbone features of {} train and {} validation images once",
+            data.train.len(),
+            data.val.len()
+        );
         trainer.cache_features(&train_maker, &val_maker, batch)?;
         train_maker.labels_only()
     } else {
         train_maker
     };
 
-    let mut state = if resuming {
-        let state = checkpoint::load_last(&run, &mut trainer)?;
-        tracing::info!("resuming {} at step {}/{total}", run.display(), state.step);
-        state
-    } else {
-        ResumeState {
-            amp_scale: trainer.amp().scale,
-            ..ResumeState::default()
-        }
-    };
     log_plan(&config, &plan, &data);
 
     let end = runtime.stop_after.map_or(total, |s| s.min(total));
@@ -187,7 +219,16 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         eval_every,
         batch,
     };
-    train_steps(&ctx, &mut trainer, train_maker, &val_maker, &mut state, end, runtime.workers, &mut record)?;
+    train_steps(
+        &ctx,
+        &mut trainer,
+        train_maker,
+        &val_maker,
+        &mut state,
+        end,
+        runtime.workers,
+        &mut record,
+    )?;
     if state.step < total {
         println!(
             "stopped after step {}/{total}; continue with: endoscan train --resume {}",
@@ -239,7 +280,11 @@ fn train_steps(
     for batch in loader {
         let batch = batch?;
         let step = batch.step;
-        let lr = ctx.schedule.lr_at(step).expect("steps stop at the schedule's end") * ctx.lr_scale;
+        let lr = ctx
+            .schedule
+            .lr_at(step)
+            .expect("steps stop at the schedule's end")
+            * ctx.lr_scale;
         let loss = trainer.step(&batch, lr)?;
         if !loss.is_finite() {
             progress.finish();
@@ -249,9 +294,9 @@ fn train_steps(
         state.loss_sum += loss;
         state.loss_count += 1;
         progress.step(state.step, loss, lr);
-        if state.step % ctx.eval_every == 0 || state.step == end {
+        if state.step.is_multiple_of(ctx.eval_every) || state.step == end {
             state.train_seconds = seconds_before + started.elapsed().as_secs_f64();
-            if state.step % ctx.eval_every == 0 || state.step == total {
+            if state.step.is_multiple_of(ctx.eval_every) || state.step == total {
                 let line = validate(ctx, trainer, val, state, lr)?;
                 progress.println(&line);
             }
@@ -262,7 +307,12 @@ fn train_steps(
             record.evals = state.evals.clone();
             record.best = state.best.clone();
             record.train_seconds = state.train_seconds;
-            record.status = if state.step == total { "trained" } else { "stopped" }.into();
+            record.status = if state.step == total {
+                "trained"
+            } else {
+                "stopped"
+            }
+            .into();
             record.write(ctx.run)?;
         }
     }
@@ -303,9 +353,10 @@ fn validate(
         Select::Accuracy => accuracy,
         Select::Loss => -scores.loss,
     };
-    let better = state.best.as_ref().is_none_or(|b| {
-        value > b.value || (value == b.value && scores.loss < b.val_loss)
-    });
+    let better = state
+        .best
+        .as_ref()
+        .is_none_or(|b| value > b.value || (value == b.value && scores.loss < b.val_loss));
     if better {
         checkpoint::save_best(ctx.run, trainer, ctx.meta, state.step)?;
         state.best = Some(BestRecord {
@@ -329,7 +380,11 @@ fn validate(
 
 /// Accuracy at probability 0.5 and ROC AUC of validation scores.
 fn summarize(scores: &ValScores, positive: usize) -> (f64, Option<f64>) {
-    let truth: Vec<bool> = scores.labels.iter().map(|&l| l as usize == positive).collect();
+    let truth: Vec<bool> = scores
+        .labels
+        .iter()
+        .map(|&l| l as usize == positive)
+        .collect();
     let correct = scores
         .probabilities
         .iter()
@@ -340,7 +395,12 @@ fn summarize(scores: &ValScores, positive: usize) -> (f64, Option<f64>) {
     (accuracy, auc(&roc_curve(&scores.probabilities, &truth)))
 }
 
-fn new_record(config: &TrainConfig, plan: Plan, data: &RunData, weights: Option<WeightsRecord>) -> RunRecord {
+fn new_record(
+    config: &TrainConfig,
+    plan: Plan,
+    data: &RunData,
+    weights: Option<WeightsRecord>,
+) -> RunRecord {
     RunRecord {
         format: RUN_FORMAT,
         endoscan_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -383,7 +443,11 @@ fn log_plan(config: &TrainConfig, plan: &Plan, data: &RunData) {
         config.rule,
         if config.lr.is_some() { ", --lr" } else { "" },
         plan.precision,
-        if plan.augmentation { "with augmentation" } else { "without augmentation (cached features)" },
+        match (&plan.augmentation, plan.feature_cache) {
+            (Some(_), _) => "with augmentation",
+            (None, true) => "without augmentation (cached features)",
+            (None, false) => "without augmentation",
+        },
         plan.trainable_parameters,
         plan.total_parameters,
     );

@@ -163,13 +163,19 @@ pub fn load_data(
 }
 
 /// The normalization of a new run: `--normalize`, else the checkpoint's, else `bit`.
-pub fn normalization_of(config: &TrainConfig, weights: Option<&Weights>) -> anyhow::Result<Normalization> {
+pub fn normalization_of(
+    config: &TrainConfig,
+    weights: Option<&Weights>,
+) -> anyhow::Result<Normalization> {
     if let Some(n) = config.normalization {
         return Ok(n);
     }
     match weights.and_then(|w| w.metadata.get(keys::NORMALIZATION)) {
         Some(text) => text.parse().map_err(|e: String| {
-            anyhow::anyhow!("{}: {e}", config.weights.as_deref().unwrap_or(Path::new("")).display())
+            anyhow::anyhow!(
+                "{}: {e}",
+                config.weights.as_deref().unwrap_or(Path::new("")).display()
+            )
         }),
         None => Ok(Normalization::Bit),
     }
@@ -186,9 +192,9 @@ pub fn build_model(
     tch::manual_seed(config.seed as i64);
     let mut model = BitModel::new(&config.variant, classes, device)?;
     if let (Some(w), Some(path)) = (weights, &config.weights) {
-        let w = w
-            .conform(&config.variant, classes)
-            .with_context(|| format!("{}: weights do not fit {}", path.display(), config.variant))?;
+        let w = w.conform(&config.variant, classes).with_context(|| {
+            format!("{}: weights do not fit {}", path.display(), config.variant)
+        })?;
         model
             .load_weights(&w)
             .with_context(|| format!("{}: loading into {}", path.display(), config.variant))?;
@@ -202,7 +208,9 @@ pub fn device_of(choice: DeviceChoice) -> anyhow::Result<Device> {
         DeviceChoice::Cpu => Ok(Device::Cpu),
         DeviceChoice::Auto => Ok(Device::cuda_if_available()),
         DeviceChoice::Cuda if tch::Cuda::is_available() => Ok(Device::Cuda(0)),
-        DeviceChoice::Cuda => bail!("--device cuda: libtorch sees no CUDA GPU (use --device cpu or auto)"),
+        DeviceChoice::Cuda => {
+            bail!("--device cuda: libtorch sees no CUDA GPU (use --device cpu or auto)")
+        }
     }
 }
 
@@ -216,7 +224,12 @@ pub fn device_name(device: Device) -> String {
 
 /// The batch size: `--batch N`, or for `auto` the largest power of two (≤ 512 and ≤ the training
 /// set) whose forward and backward pass fits the GPU, or 32 on the CPU.
-pub fn batch_size(choice: BatchChoice, trainer: &mut Trainer, device: Device, n_train: usize) -> anyhow::Result<usize> {
+pub fn batch_size(
+    choice: BatchChoice,
+    trainer: &mut Trainer,
+    device: Device,
+    n_train: usize,
+) -> anyhow::Result<usize> {
     let cap = MAX_AUTO_BATCH.min(n_train).max(1);
     match choice {
         BatchChoice::Fixed(b) => Ok(b),
@@ -243,7 +256,9 @@ pub fn batch_size(choice: BatchChoice, trainer: &mut Trainer, device: Device, n_
 /// A progress bar on stderr (hidden when stderr is not a terminal).
 fn bar(len: u64, what: &'static str) -> ProgressBar {
     let bar = ProgressBar::new(len);
-    if let Ok(style) = ProgressStyle::with_template("{msg:>8} [{bar:30}] {pos}/{len} images  ETA {eta}") {
+    if let Ok(style) =
+        ProgressStyle::with_template("{msg:>8} [{bar:30}] {pos}/{len} images  ETA {eta}")
+    {
         bar.set_style(style.progress_chars("=> "));
     }
     bar.set_message(what);

@@ -5,7 +5,7 @@
 //! Written here rather than through `tch::nn::Optimizer` because libtorch keeps that one's
 //! momentum buffers out of reach, and `--resume` must save and restore them bit for bit.
 
-use tch::{Kind, TchError, Tensor};
+use tch::{TchError, Tensor};
 
 /// The optimizer over named variables.
 #[derive(Debug)]
@@ -74,7 +74,10 @@ impl Sgd {
     }
 
     /// Restores the momentum buffers; every variable's buffer must be given with its shape.
-    pub fn load_momentum(&mut self, mut lookup: impl FnMut(&str) -> Option<Tensor>) -> Result<(), String> {
+    pub fn load_momentum(
+        &mut self,
+        mut lookup: impl FnMut(&str) -> Option<Tensor>,
+    ) -> Result<(), String> {
         let _guard = tch::no_grad_guard();
         for ((name, p), buf) in self.params.iter().zip(&mut self.momentum) {
             let saved = lookup(name).ok_or_else(|| format!("no momentum buffer for '{name}'"))?;
@@ -85,7 +88,7 @@ impl Sgd {
                     p.size()
                 ));
             }
-            buf.f_copy_(&saved.to_kind(Kind::Float))
+            buf.f_copy_(&saved)
                 .map_err(|e| format!("momentum buffer '{name}': {e}"))?;
         }
         Ok(())

@@ -100,6 +100,9 @@ mod tests {
         let accuracy = choose(&scores, &truth, ThresholdRule::Accuracy).unwrap();
         assert!(youden < 0.5 && youden > 0.4, "{youden}");
         assert!(accuracy > 0.9, "{accuracy}");
-        assert_eq!(choose(&[0.1, 0.2], &[true, true], ThresholdRule::Youden), None);
+        assert_eq!(
+            choose(&[0.1, 0.2], &[true, true], ThresholdRule::Youden),
+            None
+        );
     }
 }
