@@ -30,6 +30,12 @@ pub enum Command {
     /// Fine-tune a BiT classifier (needs a build with the `train` feature).
     #[cfg(not(feature = "train"))]
     Train(crate::train::args::WithoutTrainFeature),
+    /// The paper's experiments: variants × {global, local}, batch-size sweep, error sets.
+    #[cfg(feature = "train")]
+    Study(crate::study::StudyArgs),
+    /// The paper's experiments (needs a build with the `train` feature).
+    #[cfg(not(feature = "train"))]
+    Study(crate::train::args::WithoutTrainFeature),
 }
 
 /// Runs the parsed command line.
@@ -44,5 +50,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(args) => crate::train::run::run(&args),
         #[cfg(not(feature = "train"))]
         Command::Train(args) => args.run(),
+        #[cfg(feature = "train")]
+        Command::Study(args) => crate::study::run(&args),
+        #[cfg(not(feature = "train"))]
+        Command::Study(args) => args.run(),
     }
 }

@@ -17,5 +17,7 @@ pub mod preprocess;
 pub mod reprocess;
 pub mod sink;
 pub mod smooth;
+#[cfg(feature = "train")]
+pub mod study;
 pub mod synth;
 pub mod train;

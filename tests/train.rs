@@ -7,6 +7,8 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use endoscan::model::Weights;
+use endoscan::synth::Layout;
+use endoscan::train::patches::{self, PatchSettings};
 
 const BIN: &str = env!("CARGO_BIN_EXE_endoscan");
 
@@ -64,15 +66,18 @@ fn run_json(run: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(run.join("run.json")).unwrap()).unwrap()
 }
 
-/// The synth lesion task must be learnable from scratch by a small model in a CI budget.
+/// A small variant learns synth lesions from scratch, end to end (split, augmentation,
+/// checkpoints, ONNX export, test evaluation through ONNX Runtime), within a CI budget. On
+/// lesion-centred patches of synth stills (`endoscan::train::patches`): on whole frames a
+/// from-scratch network needs far more than a CI budget (see `models/README.md`).
 #[test]
-#[ignore = "does not reach 95 % test accuracy yet (issue 5): run with --ignored"]
+#[ignore = "does not reach 95 % test accuracy in a CI budget yet (issue 5): run with --ignored"]
 fn learns_synth_lesions_from_scratch() {
     let dir = scratch("learn");
-    let data = dir.join("data");
-    let run = dir.join("run");
+    let (frames, data, run) = (dir.join("frames"), dir.join("data"), dir.join("run"));
     let started = Instant::now();
-    synth(&data, 600, "capsule", "256x256", 11);
+    synth(&frames, 1500, "capsule", "256x256", 11);
+    patches::cut(&frames, Layout::Capsule, &data, &PatchSettings::default()).unwrap();
     ok(&[
         "train",
         "--data",
@@ -80,17 +85,17 @@ fn learns_synth_lesions_from_scratch() {
         "--variant",
         "r14x0.5",
         "--input-size",
-        "128",
+        "64",
         "--out",
         run.to_str().unwrap(),
         "--batch",
         "32",
-        "--rule",
-        "bit",
+        "--images-total",
+        "32000",
         "--lr",
         "0.01",
         "--eval-every",
-        "50",
+        "100",
         "--device",
         "cpu",
         "--seed",
@@ -372,4 +377,58 @@ fn local_mode_trains_only_the_head_and_resumes_exactly() {
     assert_eq!(plan["feature_cache"], true);
     assert_eq!(plan["augmentation"], serde_json::Value::Null);
     assert_eq!(plan["trainable_parameters"], 1024 * 2 + 2);
+}
+
+#[test]
+fn study_writes_the_papers_tables() {
+    let dir = scratch("study");
+    let data = dir.join("data");
+    synth(&data, 40, "capsule", "256x256", 6);
+    let out = dir.join("study");
+    let study = [
+        "study",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--variants",
+        "r14x0.5",
+        "--batches",
+        "4,2,1",
+        "--batch",
+        "4",
+        "--input-size",
+        "32",
+        "--images-total",
+        "8",
+        "--device",
+        "cpu",
+        "--threads",
+        "1",
+    ];
+    ok(&study);
+    let results = std::fs::read_to_string(out.join("results.md")).unwrap();
+    assert!(
+        results.contains("| backbone | global fine-tune | local fine-tune |"),
+        "{results}"
+    );
+    assert!(results.contains("| r14x0.5 |"), "{results}");
+    let sweep = std::fs::read_to_string(out.join("batch_sweep.md")).unwrap();
+    for b in ["| 4 |", "| 2 |", "| 1 |", "| accuracy |"] {
+        assert!(sweep.contains(b), "{sweep}");
+    }
+    let errors = std::fs::read_to_string(out.join("errors.md")).unwrap();
+    assert!(errors.contains("across 5 models"), "{errors}");
+    // Every run used the study's split.
+    let split = std::fs::read_to_string(out.join("split.csv")).unwrap();
+    for run in std::fs::read_dir(out.join("runs")).unwrap() {
+        let run = run.unwrap().path();
+        assert_eq!(
+            std::fs::read_to_string(run.join("split.csv")).unwrap(),
+            split
+        );
+    }
+    // Re-running skips finished runs.
+    let again = ok(&study);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("5 of 5 runs finished"));
 }

@@ -4,9 +4,10 @@
 //! `SomeOf`), [`schedule`] (learning-rate rules) and [`rng`] (the deterministic PRNG they share).
 //!
 //! `endoscan train` itself: [`args`] (arguments, validated configuration), [`frames`] and
-//! [`batch`] (prepared images, augmented batches), [`threshold`], [`record`] (`run.json`) and
-//! [`progress`] build without libtorch; the loop needs the `train` feature: [`run`] (entry
-//! point), [`setup`], [`trainer`], [`sgd`], [`amp`], [`checkpoint`] and [`finish`].
+//! [`batch`] (prepared images, augmented batches), [`threshold`], [`record`] (`run.json`),
+//! [`progress`] and [`patches`] (lesion patches of synth stills) build without libtorch; the
+//! loop needs the `train` feature: [`run`] (entry point), [`setup`], [`trainer`], [`sgd`],
+//! [`amp`], [`checkpoint`] and [`finish`].
 
 #[cfg(feature = "train")]
 pub mod amp;
@@ -19,6 +20,7 @@ pub mod data;
 #[cfg(feature = "train")]
 pub mod finish;
 pub mod frames;
+pub mod patches;
 pub mod progress;
 pub mod record;
 pub mod rng;

@@ -1,0 +1,40 @@
+//! Cuts lesion-centred patches of an `endoscan synth` still set (see
+//! `endoscan::train::patches`): `cargo run --release --example lesion_patches -- SRC
+//! tower|capsule OUT`. Used by `scripts/make-demo-model`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use endoscan::synth::Layout;
+use endoscan::train::patches::{cut, PatchSettings};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [src, layout, out] = &args[..] else {
+        eprintln!("usage: lesion_patches SYNTH_DIR tower|capsule OUT_DIR");
+        return ExitCode::from(2);
+    };
+    let layout = match layout.as_str() {
+        "tower" => Layout::Tower,
+        "capsule" => Layout::Capsule,
+        other => {
+            eprintln!("unknown layout '{other}' (expected tower or capsule)");
+            return ExitCode::from(2);
+        }
+    };
+    match cut(
+        &PathBuf::from(src),
+        layout,
+        &PathBuf::from(out),
+        &PatchSettings::default(),
+    ) {
+        Ok(n) => {
+            println!("{n} patches in {out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! Lesion-centred patches of an `endoscan synth` still set: a dataset on which a small network
+//! learns what synth lesions look like from scratch in minutes, where whole frames (the lesion
+//! a few percent of the picture, benign look-alikes beside it) take a from-scratch network far
+//! longer. Used by the CI training test and as the first stage of the demo model (then
+//! fine-tuned on whole frames, as BiT fine-tunes a pretrained backbone).
+//!
+//! Input: a synth folder (`labels.csv` with `path,label,patient_id,x,y,w,h`, boxes given for
+//! cancer images). Output: `OUT/patches/{cancer,non-cancer}/NNNNNN.png` and `OUT/labels.csv` keeping
+//! the patient ids (so splits stay patient-grouped). For a cancer image the patch is a square
+//! [`PatchSettings::context`] times the lesion box, around it (jittered by a quarter of the
+//! margin); for a non-cancer image a square of a side drawn from the same sizes at a random
+//! place in the image area (a benign mimic may be in it). Deterministic for a seed.
+
+use std::path::Path;
+
+use anyhow::{bail, Context};
+
+use super::data::csv;
+use super::rng::Rng;
+use crate::synth::dataset::CANCER;
+use crate::synth::Layout;
+
+/// How patches are cut.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PatchSettings {
+    /// Patch side over the lesion box's longer side.
+    pub context: f64,
+    /// Smallest patch side in pixels.
+    pub min_side: f64,
+    pub seed: u64,
+}
+
+impl Default for PatchSettings {
+    fn default() -> Self {
+        Self {
+            context: 2.5,
+            min_side: 48.0,
+            seed: 17,
+        }
+    }
+}
+
+/// Cuts one patch per image of the synth set in `src` (frames of `layout`) into `out`; returns
+/// the number written.
+pub fn cut(
+    src: &Path,
+    layout: Layout,
+    out: &Path,
+    settings: &PatchSettings,
+) -> anyhow::Result<usize> {
+    let manifest = src.join("labels.csv");
+    let text = std::fs::read_to_string(&manifest)
+        .with_context(|| format!("{}: cannot read", manifest.display()))?;
+    let table =
+        csv::Table::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", manifest.display()))?;
+    let col = |name: &str| {
+        table.column(name).with_context(|| {
+            format!(
+                "{}: no column '{name}' (not written by endoscan synth?)",
+                manifest.display()
+            )
+        })
+    };
+    let [path, label, patient, x, y, w, h] =
+        ["path", "label", "patient_id", "x", "y", "w", "h"].map(col);
+    let (path, label, patient) = (path?, label?, patient?);
+    let (x, y, w, h) = (x?, y?, w?, h?);
+    let number = |row: &[String], c: usize, line: usize| -> anyhow::Result<f64> {
+        row[c].parse().with_context(|| {
+            format!(
+                "{}: line {line}: bad box value '{}'",
+                manifest.display(),
+                row[c]
+            )
+        })
+    };
+    let mut boxes = Vec::new();
+    for (line, row) in &table.rows {
+        if row[label] == CANCER {
+            let side = number(row, w, *line)?.max(number(row, h, *line)?);
+            boxes.push((settings.context * side).max(settings.min_side));
+        }
+    }
+    if boxes.is_empty() {
+        bail!("{}: no cancer images with lesion boxes", manifest.display());
+    }
+    let mut rng = Rng::new(settings.seed);
+    let mut listing = String::from("path,label,patient_id\n");
+    for (i, (line, row)) in table.rows.iter().enumerate() {
+        let file = src.join(&row[path]);
+        let image = image::open(&file)
+            .with_context(|| format!("{}: cannot read", file.display()))?
+            .into_rgb8();
+        let area = layout.geometry(image.width(), image.height()).area;
+        let limit = 2.0 * area.half as f64;
+        let (side, cx, cy) = if row[label] == CANCER {
+            let (bx, by) = (number(row, x, *line)?, number(row, y, *line)?);
+            let (bw, bh) = (number(row, w, *line)?, number(row, h, *line)?);
+            let side = (settings.context * bw.max(bh))
+                .max(settings.min_side)
+                .min(limit);
+            let jitter = (side - bw.max(bh)).max(0.0) / 4.0;
+            let (jx, jy) = (rng.uniform(-jitter, jitter), rng.uniform(-jitter, jitter));
+            (side, bx + bw / 2.0 + jx, by + bh / 2.0 + jy)
+        } else {
+            let side = boxes[i % boxes.len()].min(limit);
+            let reach = (area.half as f64 - side / 2.0).max(0.0) * rng.next_f64().sqrt();
+            let angle = rng.uniform(0.0, std::f64::consts::TAU);
+            let (cx, cy) = (area.cx as f64, area.cy as f64);
+            (side, cx + reach * angle.cos(), cy + reach * angle.sin())
+        };
+        let (fw, fh) = (image.width() as f64, image.height() as f64);
+        let side = side.min(fw).min(fh).floor();
+        let x0 = (cx - side / 2.0).clamp(0.0, fw - side) as u32;
+        let y0 = (cy - side / 2.0).clamp(0.0, fh - side) as u32;
+        let patch = image::imageops::crop_imm(&image, x0, y0, side as u32, side as u32).to_image();
+        let name = format!("patches/{}/{i:06}.png", row[label]);
+        let target = out.join(&name);
+        let folder = target.parent().expect("a file in a class folder");
+        std::fs::create_dir_all(folder)
+            .with_context(|| format!("{}: cannot create", folder.display()))?;
+        patch
+            .save(&target)
+            .with_context(|| format!("{}: cannot write", target.display()))?;
+        listing += &csv::record([name.as_str(), &row[label], &row[patient]]);
+        listing.push('\n');
+    }
+    let target = out.join("labels.csv");
+    std::fs::write(&target, listing)
+        .with_context(|| format!("{}: cannot write", target.display()))?;
+    Ok(table.rows.len())
+}
