@@ -66,6 +66,7 @@ fn main() -> anyhow::Result<()> {
     let model = model_file(&args)?;
     let options = ClassifierOptions {
         intra_threads: args.threads,
+        shares_cpu: false,
         ..Default::default()
     };
     let mut classifier = Classifier::load(&model, &options)?;

@@ -143,6 +143,7 @@ fn main() -> anyhow::Result<()> {
         provider: args.provider,
         device_id: 0,
         intra_threads: args.threads,
+        shares_cpu: true,
     };
     let mut classifier = Classifier::load(&model, &options)?;
     let pre = classifier.preprocessor().clone();

@@ -64,6 +64,7 @@ pub fn run(args: &ClassifyArgs) -> anyhow::Result<()> {
     let options = ClassifierOptions {
         provider: args.provider,
         intra_threads: args.threads,
+        shares_cpu: false,
         ..Default::default()
     };
     let mut classifier = Classifier::load(&args.model, &options)?;

@@ -13,8 +13,10 @@ pub mod export;
 pub mod infer;
 pub mod model;
 pub mod overlay;
+pub mod plot;
 pub mod preprocess;
 pub mod reprocess;
+pub mod rng;
 pub mod sink;
 pub mod smooth;
 #[cfg(feature = "train")]

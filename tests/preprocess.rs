@@ -15,7 +15,8 @@ use image::RgbImage;
 /// resize of the same masked crop) and `.f32` (NCHW normalization of the Rust u8 image in
 /// `frame.ppm.rust.u8`).
 const REFERENCE: &str = r#"
-import json, sys
+import json, math, sys
+from fractions import Fraction
 import numpy as np
 import torch
 
@@ -69,14 +70,42 @@ def detect(img, black=24, cell=8, min_fraction=0.02):
             grown |= padded[dy:dy + gh, dx:dx + gw]
     allowed = np.repeat(np.repeat(grown, cell, axis=0), cell, axis=1)[:h, :w]
     hits = bright & allowed
-    spans = {}
+    ends = []
     for y in np.nonzero(hits.any(axis=1))[0]:
         xs = np.nonzero(hits[y])[0]
-        spans[int(y)] = (int(xs[0]), int(xs[-1]) + 1)
+        ends += [(int(xs[0]), int(y)), (int(xs[-1]), int(y))]
+    spans = fill_hull(ends)
     ys = sorted(spans)
     x0 = min(s for s, _ in spans.values())
     x1 = max(e for _, e in spans.values())
     return spans, (x0, ys[0], x1 - x0, ys[-1] + 1 - ys[0])
+
+def fill_hull(points):
+    # Row spans (end exclusive) of the pixels whose points lie in the convex hull of `points`.
+    pts = sorted(set(points))
+    def cross(o, a, b):
+        return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+    def chain(seq):
+        out = []
+        for p in seq:
+            while len(out) >= 2 and cross(out[-2], out[-1], p) <= 0:
+                out.pop()
+            out.append(p)
+        return out
+    hull = pts if len(pts) < 3 else chain(pts)[:-1] + chain(pts[::-1])[:-1]
+    edges = list(zip(hull, hull[1:] + hull[:1]))
+    spans = {}
+    for y in range(min(p[1] for p in hull), max(p[1] for p in hull) + 1):
+        xs = []
+        for (x1, y1), (x2, y2) in edges:
+            if y1 == y2 == y:
+                xs += [Fraction(x1), Fraction(x2)]
+            elif min(y1, y2) <= y <= max(y1, y2) and y1 != y2:
+                xs.append(x1 + Fraction((x2 - x1) * (y - y1), y2 - y1))
+        lo, hi = math.ceil(min(xs)), math.floor(max(xs))
+        if lo <= hi:
+            spans[y] = (lo, hi + 1)
+    return spans
 
 def triangle(n, m):
     scale = n / m

@@ -122,18 +122,46 @@ pub fn roc_curve(scores: &[f32], positive: &[bool]) -> Vec<RocPoint> {
     if n_pos == 0 || n_neg == 0 {
         return Vec::new();
     }
-    let mut order: Vec<usize> = (0..scores.len()).collect();
-    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
     let mut points = vec![RocPoint {
         fpr: 0.0,
         tpr: 0.0,
         threshold: f64::INFINITY,
     }];
+    points.extend(
+        score_cuts(scores, positive)
+            .into_iter()
+            .map(|cut| RocPoint {
+                fpr: cut.fp as f64 / n_neg as f64,
+                tpr: cut.tp as f64 / n_pos as f64,
+                threshold: cut.score as f64,
+            }),
+    );
+    points
+}
+
+/// The prediction "positive if score ≥ `score`" at one distinct score: `tp` true and `fp`
+/// false positives.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScoreCut {
+    pub score: f32,
+    pub tp: usize,
+    pub fp: usize,
+}
+
+/// One [`ScoreCut`] per distinct score, highest first: the walk down the sorted scores behind
+/// [`roc_curve`] and `train`'s threshold choice. Tied scores are one cut, so ties move the ROC
+/// curve diagonally.
+pub fn score_cuts(scores: &[f32], positive: &[bool]) -> Vec<ScoreCut> {
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    let mut cuts = Vec::new();
     let (mut tp, mut fp) = (0usize, 0usize);
     let mut i = 0;
     while i < order.len() {
         let s = scores[order[i]];
-        while i < order.len() && scores[order[i]] == s {
+        // Bitwise-total equality, so a NaN score (a broken model) forms its own group instead
+        // of never matching itself.
+        while i < order.len() && scores[order[i]].total_cmp(&s).is_eq() {
             if positive[order[i]] {
                 tp += 1;
             } else {
@@ -141,13 +169,9 @@ pub fn roc_curve(scores: &[f32], positive: &[bool]) -> Vec<RocPoint> {
             }
             i += 1;
         }
-        points.push(RocPoint {
-            fpr: fp as f64 / n_neg as f64,
-            tpr: tp as f64 / n_pos as f64,
-            threshold: s as f64,
-        });
+        cuts.push(ScoreCut { score: s, tp, fp });
     }
-    points
+    cuts
 }
 
 /// Area under a ROC curve by the trapezoid rule; with ties moving diagonally this equals the
@@ -308,6 +332,14 @@ mod tests {
         assert_eq!(auc(&curve), Some(0.875));
         assert!(roc_curve(&scores, &[true; 4]).is_empty());
         assert_eq!(auc(&[]), None);
+    }
+
+    #[test]
+    fn a_nan_score_is_a_cut_of_its_own_and_the_walk_ends() {
+        let cuts = score_cuts(&[0.2, f32::NAN, 0.7], &[false, true, true]);
+        assert_eq!(cuts.len(), 3);
+        assert!(cuts[0].score.is_nan() && (cuts[0].tp, cuts[0].fp) == (1, 0));
+        assert_eq!((cuts[2].score, cuts[2].tp, cuts[2].fp), (0.2, 2, 1));
     }
 
     #[test]

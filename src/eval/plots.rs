@@ -1,90 +1,53 @@
 //! Self-contained SVG plots: the ROC curve with the operating point, and the confusion matrix.
-//! Pure string building, no fonts or files; all user text is XML-escaped.
+//! Built from the shared primitives of [`crate::plot`]; all user text is XML-escaped.
 
 use std::fmt::Write as _;
 
 use super::metrics::{Confusion, RocPoint};
+pub use crate::plot::escape;
+use crate::plot::{document, polyline, ticks, Frame, END, FONT};
 
 /// Plot side in SVG user units.
 const SIZE: f64 = 420.0;
 /// Margin for axes and labels.
 const MARGIN: f64 = 56.0;
-const FONT: &str = "font-family=\"Helvetica, Arial, sans-serif\"";
-
-/// Escapes text for XML / HTML.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// ROC curve (FPR on x, TPR on y) with the chance diagonal, the AUC in the legend and the
 /// operating point `(fpr, tpr)` at the decision threshold.
 pub fn roc_svg(curve: &[RocPoint], auc: Option<f64>, operating: Option<(f64, f64)>) -> String {
-    let inner = SIZE - 2.0 * MARGIN;
-    let px = |fpr: f64| MARGIN + fpr * inner;
-    let py = |tpr: f64| SIZE - MARGIN - tpr * inner;
-    let mut s = svg_open(SIZE, SIZE, "ROC curve");
-    // Grid and ticks.
-    for i in 0..=5 {
-        let v = i as f64 / 5.0;
-        let _ = write!(
-            s,
-            "<line x1=\"{x}\" y1=\"{y0}\" x2=\"{x}\" y2=\"{y1}\" stroke=\"#e3e3e3\"/>\
-             <line x1=\"{x0}\" y1=\"{y}\" x2=\"{x1}\" y2=\"{y}\" stroke=\"#e3e3e3\"/>\
-             <text x=\"{x}\" y=\"{ty}\" font-size=\"11\" text-anchor=\"middle\" {FONT}>{v:.1}</text>\
-             <text x=\"{tx}\" y=\"{yt}\" font-size=\"11\" text-anchor=\"end\" {FONT}>{v:.1}</text>",
-            x = px(v),
-            y0 = py(0.0),
-            y1 = py(1.0),
-            x0 = px(0.0),
-            x1 = px(1.0),
-            y = py(v),
-            ty = py(0.0) + 16.0,
-            tx = px(0.0) - 6.0,
-            yt = py(v) + 4.0,
-        );
-    }
+    let frame = Frame::inside(SIZE, SIZE, MARGIN, MARGIN, MARGIN, MARGIN);
+    let mut s = document(SIZE, SIZE, "ROC curve");
+    let tick_attrs = format!("font-size=\"11\" {FONT}");
+    let grid = ticks(5, |v| format!("{v:.1}"));
+    frame.x_grid(&mut s, &grid, &tick_attrs);
+    frame.y_grid(&mut s, &grid, &tick_attrs);
+    frame.outline(&mut s, "none", "#444");
     let _ = write!(
         s,
-        "<rect x=\"{MARGIN}\" y=\"{MARGIN}\" width=\"{inner}\" height=\"{inner}\" fill=\"none\" stroke=\"#444\"/>\
-         <line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#999\" stroke-dasharray=\"5,4\"/>\
+        "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#999\" stroke-dasharray=\"5,4\"/>\
          <text x=\"{}\" y=\"{}\" font-size=\"13\" text-anchor=\"middle\" {FONT}>False positive rate (1 − specificity)</text>\
          <text transform=\"translate(16,{}) rotate(-90)\" font-size=\"13\" text-anchor=\"middle\" {FONT}>True positive rate (sensitivity)</text>",
-        px(0.0),
-        py(0.0),
-        px(1.0),
-        py(1.0),
+        frame.x(0.0),
+        frame.y(0.0),
+        frame.x(1.0),
+        frame.y(1.0),
         SIZE / 2.0,
         SIZE - 14.0,
         SIZE / 2.0,
     );
     if !curve.is_empty() {
-        let pts: Vec<String> = curve
+        let points: Vec<(f64, f64)> = curve
             .iter()
-            .map(|p| format!("{:.2},{:.2}", px(p.fpr), py(p.tpr)))
+            .map(|p| (frame.x(p.fpr), frame.y(p.tpr)))
             .collect();
-        let _ = write!(
-            s,
-            "<polyline points=\"{}\" fill=\"none\" stroke=\"#c0392b\" stroke-width=\"2.2\"/>",
-            pts.join(" ")
-        );
+        s.push_str(&polyline(&points, "#c0392b", 2.2));
     }
     if let Some((fpr, tpr)) = operating {
         let _ = write!(
             s,
             "<circle cx=\"{:.2}\" cy=\"{:.2}\" r=\"5\" fill=\"#1f4e79\"><title>threshold operating point</title></circle>",
-            px(fpr),
-            py(tpr)
+            frame.x(fpr),
+            frame.y(tpr)
         );
     }
     let label = match auc {
@@ -94,11 +57,11 @@ pub fn roc_svg(curve: &[RocPoint], auc: Option<f64>, operating: Option<(f64, f64
     let _ = write!(
         s,
         "<text x=\"{}\" y=\"{}\" font-size=\"14\" text-anchor=\"end\" {FONT}>{}</text>",
-        px(1.0) - 8.0,
-        py(0.0) - 10.0,
+        frame.x(1.0) - 8.0,
+        frame.y(0.0) - 10.0,
         escape(&label)
     );
-    s.push_str("</svg>\n");
+    s.push_str(END);
     s
 }
 
@@ -107,7 +70,7 @@ pub fn roc_svg(curve: &[RocPoint], auc: Option<f64>, operating: Option<(f64, f64
 pub fn confusion_svg(c: &Confusion, positive: &str, negative: &str) -> String {
     let (w, h) = (440.0, 380.0);
     let (left, top, cell) = (150.0, 80.0, 130.0);
-    let mut s = svg_open(w, h, "Confusion matrix");
+    let mut s = document(w, h, "Confusion matrix");
     let rows = [
         (positive, [(c.tp, "TP"), (c.fn_, "FN")]),
         (negative, [(c.fp, "FP"), (c.tn, "TN")]),
@@ -165,26 +128,13 @@ pub fn confusion_svg(c: &Confusion, positive: &str, negative: &str) -> String {
             );
         }
     }
-    s.push_str("</svg>\n");
+    s.push_str(END);
     s
-}
-
-fn svg_open(w: f64, h: f64, title: &str) -> String {
-    format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" role=\"img\">\
-         <title>{}</title><rect width=\"{w}\" height=\"{h}\" fill=\"#fff\"/>",
-        escape(title)
-    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escapes_markup() {
-        assert_eq!(escape("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&#39;");
-    }
 
     #[test]
     fn roc_plot_has_the_curve_and_legend() {

@@ -9,8 +9,9 @@ use indicatif::ProgressBar;
 use ndarray::{Array4, ArrayView4};
 
 use crate::model::ModelMetadata;
-use crate::preprocess::{read_rgb, Preprocessor};
+use crate::preprocess::Preprocessor;
 use crate::train::data::{BadImage, DataError, Dataset, Loader, LoaderSettings};
+use crate::train::frames::prepare_one;
 
 /// What evaluation needs from a model.
 pub trait Model {
@@ -101,21 +102,12 @@ fn prepare(pre: &Preprocessor, paths: &[PathBuf], job: Vec<usize>) -> Prepared {
     let mut indices = Vec::with_capacity(job.len());
     let mut failed = Vec::new();
     for index in job {
-        let path = &paths[index];
-        match read_rgb(path).and_then(|frame| pre.prepare(&frame)) {
-            Ok(prepared) => {
-                images.push(prepared.image);
+        match prepare_one(pre, &paths[index]) {
+            Ok(image) => {
+                images.push(image);
                 indices.push(index);
             }
-            Err(e) => {
-                let text = error_chain(&e);
-                let prefix = format!("{}: ", path.display());
-                let reason = text.strip_prefix(&prefix).unwrap_or(&text).to_string();
-                failed.push(BadImage {
-                    path: path.clone(),
-                    reason,
-                });
-            }
+            Err(bad) => failed.push(bad),
         }
     }
     let mut input = Array4::<f32>::zeros((images.len(), 3, s, s));
@@ -131,16 +123,4 @@ fn prepare(pre: &Preprocessor, paths: &[PathBuf], job: Vec<usize>) -> Prepared {
         input,
         failed,
     }
-}
-
-/// An error and its causes, `: `-joined.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }

@@ -73,48 +73,43 @@ pub fn reg_inc_beta(x: f64, a: f64, b: f64) -> f64 {
 fn beta_cf(x: f64, a: f64, b: f64) -> f64 {
     const MAX_ITER: usize = 300;
     const EPS: f64 = 1e-15;
-    const TINY: f64 = 1e-300;
     let (qab, qap, qam) = (a + b, a + 1.0, a - 1.0);
     let mut c = 1.0;
-    let mut d = 1.0 - qab * x / qap;
-    if d.abs() < TINY {
-        d = TINY;
-    }
-    d = 1.0 / d;
+    let mut d = 1.0 / off_zero(1.0 - qab * x / qap);
     let mut h = d;
     for m in 1..=MAX_ITER {
         let m = m as f64;
         let m2 = 2.0 * m;
         // Even step.
         let aa = m * (b - m) * x / ((qam + m2) * (a + m2));
-        d = 1.0 + aa * d;
-        if d.abs() < TINY {
-            d = TINY;
-        }
-        c = 1.0 + aa / c;
-        if c.abs() < TINY {
-            c = TINY;
-        }
-        d = 1.0 / d;
-        h *= d * c;
+        h *= lentz_step(aa, &mut c, &mut d);
         // Odd step.
         let aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
-        d = 1.0 + aa * d;
-        if d.abs() < TINY {
-            d = TINY;
-        }
-        c = 1.0 + aa / c;
-        if c.abs() < TINY {
-            c = TINY;
-        }
-        d = 1.0 / d;
-        let delta = d * c;
+        let delta = lentz_step(aa, &mut c, &mut d);
         h *= delta;
         if (delta - 1.0).abs() < EPS {
             break;
         }
     }
     h
+}
+
+/// One modified-Lentz step with partial numerator `aa`: updates `c` and `d` (`d` kept as the
+/// reciprocal of its denominator) and returns the factor `d·c` that multiplies the convergent.
+fn lentz_step(aa: f64, c: &mut f64, d: &mut f64) -> f64 {
+    *d = 1.0 / off_zero(1.0 + aa * *d);
+    *c = off_zero(1.0 + aa / *c);
+    *d * *c
+}
+
+/// `v`, or a tiny number in its place when `|v|` is below it, so Lentz never divides by zero.
+fn off_zero(v: f64) -> f64 {
+    const TINY: f64 = 1e-300;
+    if v.abs() < TINY {
+        TINY
+    } else {
+        v
+    }
 }
 
 /// `ln Γ(x)` for `x > 0` (Lanczos, g = 7, 9 terms; relative error ≈ 1e-15).

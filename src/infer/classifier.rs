@@ -44,6 +44,11 @@ impl Classifier {
                 .with_intra_threads(threads)
                 .map_err(|e| session_err(e.into()))?;
         }
+        if options.shares_cpu {
+            builder = builder
+                .with_intra_op_spinning(false)
+                .map_err(|e| session_err(e.into()))?;
+        }
         let providers = options.provider.dispatch(options.device_id);
         if !providers.is_empty() {
             builder =

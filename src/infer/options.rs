@@ -62,4 +62,8 @@ pub struct ClassifierOptions {
     pub device_id: i32,
     /// Intra-op threads; `None` = ONNX Runtime's default.
     pub intra_threads: Option<usize>,
+    /// Other busy threads (decode, preprocessing) share the CPU cores: idle intra-op threads
+    /// then sleep instead of spinning (ONNX Runtime's `session.intra_op.allow_spinning = 0`),
+    /// which gives those cores back to the other stages at a small cost in latency.
+    pub shares_cpu: bool,
 }

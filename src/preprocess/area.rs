@@ -17,13 +17,17 @@
 //! 4. The group is grown by one cell in all 8 directions to take in the area's edge cells,
 //!    which may be less than half covered.
 //! 5. Row `y`'s span runs from the leftmost to the rightmost bright pixel of that row lying in a
-//!    grown-group cell (end exclusive). Rows without one have an empty span. The bounds are the
-//!    rows with a span and the union of their spans.
+//!    grown-group cell (end exclusive). Rows without one have an empty span.
+//! 6. The area is the convex hull of those spans' end pixels (pixel `(x, y)` as the point
+//!    `(x, y)`): row `y`'s final span holds every pixel whose point lies in the hull. Image
+//!    content that is dark where it touches the outline (a vignetted corner, the lumen at the
+//!    edge) would otherwise cut a notch into the area and be masked as border. The bounds are
+//!    the rows with a span and the union of their spans.
 //!
-//! Assumptions: the area is convex along rows (circles, octagons and rectangles are), and the
-//! text panel lies at least two cells (16 px by default) away from the image area, so no panel
-//! pixel falls in a grown cell; dark pixels inside the area (lumen) are kept because spans are
-//! filled from end to end.
+//! Assumptions: the area is convex (circles, octagons and rectangles are; the pixel set of a
+//! convex shape is exactly the pixels in its hull, so step 6 changes nothing for a fully bright
+//! area), and the text panel lies at least two cells (16 px by default) away from the image
+//! area, so no panel pixel falls in a grown cell; dark pixels inside the area (lumen) are kept.
 //!
 //! Video: a robust version feeds [`ContentArea::detect`] a per-pixel statistic of several
 //! frames' brightness planes (e.g. their maximum or mean, itself a [`Plane`]) and re-detects
@@ -145,7 +149,7 @@ impl ContentArea {
         let row_spans: Vec<Span> = (0..height)
             .map(|y| grid.row_span(plane.row(y), y, &grown, settings.black_level))
             .collect();
-        Self::from_row_spans(width, height, row_spans)
+        Self::from_row_spans(width, height, fill_convex(&row_spans))
     }
 
     /// Trims per-frame-row spans to the rows that have one.
@@ -272,6 +276,80 @@ impl CellGrid {
             None => Span::default(),
         }
     }
+}
+
+/// Row spans of the convex hull of the end pixels of `row_spans` (one span per frame row).
+fn fill_convex(row_spans: &[Span]) -> Vec<Span> {
+    let mut points: Vec<(i64, i64)> = Vec::new();
+    for (y, span) in row_spans.iter().enumerate() {
+        if !span.is_empty() {
+            points.push((span.start as i64, y as i64));
+            points.push((span.end as i64 - 1, y as i64));
+        }
+    }
+    let hull = convex_hull(points);
+    let mut filled = vec![Span::default(); row_spans.len()];
+    let Some(&(_, first)) = hull.iter().min_by_key(|p| p.1) else {
+        return filled;
+    };
+    let last = hull.iter().map(|p| p.1).max().unwrap_or(first);
+    for y in first..=last {
+        let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+        for (i, &a) in hull.iter().enumerate() {
+            let b = hull[(i + 1) % hull.len()];
+            if y < a.1.min(b.1) || y > a.1.max(b.1) {
+                continue;
+            }
+            if a.1 == b.1 {
+                lo = lo.min(a.0.min(b.0));
+                hi = hi.max(a.0.max(b.0));
+                continue;
+            }
+            // x on edge a→b at row y, as the fraction num / den (den > 0).
+            let num = a.0 * (b.1 - a.1) + (b.0 - a.0) * (y - a.1);
+            let den = b.1 - a.1;
+            let (num, den) = if den < 0 { (-num, -den) } else { (num, den) };
+            lo = lo.min(num.div_euclid(den) + i64::from(num.rem_euclid(den) != 0));
+            hi = hi.max(num.div_euclid(den));
+        }
+        if lo <= hi {
+            filled[y as usize] = Span {
+                start: lo as usize,
+                end: hi as usize + 1,
+            };
+        }
+    }
+    filled
+}
+
+/// Convex hull of `points` (Andrew's monotone chain), counter-clockwise without collinear
+/// points; a single point or a segment comes back as its one or two distinct points.
+fn convex_hull(mut points: Vec<(i64, i64)>) -> Vec<(i64, i64)> {
+    points.sort_unstable();
+    points.dedup();
+    if points.len() < 3 {
+        return points;
+    }
+    let cross = |o: (i64, i64), a: (i64, i64), b: (i64, i64)| {
+        (a.0 - o.0) * (b.1 - o.1) - (a.1 - o.1) * (b.0 - o.0)
+    };
+    let mut hull: Vec<(i64, i64)> = Vec::with_capacity(2 * points.len());
+    for pass in [
+        points.as_slice(),
+        &points.iter().rev().copied().collect::<Vec<_>>(),
+    ] {
+        let floor = hull.len();
+        for &p in pass {
+            while hull.len() >= floor + 2
+                && cross(hull[hull.len() - 2], hull[hull.len() - 1], p) <= 0
+            {
+                hull.pop();
+            }
+            hull.push(p);
+        }
+        hull.pop();
+    }
+    hull
 }
 
 /// The largest 4-connected group of `true` cells (first in raster order on ties) as a mask,
@@ -404,6 +482,85 @@ mod tests {
             }
         }
         assert!(detect(&img).unwrap().covers_frame());
+    }
+
+    /// A vignetted stretch of the outline: image pixels darker than the black level where the
+    /// top-left diagonal of the octagon (or the arc of the circle) runs.
+    fn darken_top_left_edge(frame: &mut testframes::TestFrame) -> usize {
+        let b = frame.area_bounds;
+        let (w, h) = (frame.image.width() as usize, frame.image.height() as usize);
+        // The midpoint of the top-left edge, halfway between bounds corner and centre.
+        let (mx, my) = (
+            b.x as f32 + 0.15 * b.width as f32,
+            b.y as f32 + 0.15 * b.height as f32,
+        );
+        let radius = 0.08 * h as f32;
+        let mut darkened = 0;
+        for y in 0..h {
+            for x in 0..w {
+                let (dx, dy) = (x as f32 - mx, y as f32 - my);
+                if frame.in_area(x, y) && dx * dx + dy * dy < radius * radius {
+                    frame
+                        .image
+                        .put_pixel(x as u32, y as u32, image::Rgb([14, 12, 10]));
+                    darkened += 1;
+                }
+            }
+        }
+        darkened
+    }
+
+    #[test]
+    fn dark_image_content_at_the_outline_stays_in_the_area() {
+        // Octagon: the dark stretch lies between the diagonal's bright end points, so the hull
+        // gives back the drawn area exactly.
+        let mut frame = testframes::tower(960, 540, Outline::Octagon);
+        assert!(darken_top_left_edge(&mut frame) > 1000);
+        let area = detect(&frame.image).unwrap();
+        for y in 0..540 {
+            for x in 0..960 {
+                assert_eq!(area.contains(x, y), frame.in_area(x, y), "pixel ({x}, {y})");
+            }
+        }
+        // Circle: the hull takes the chord across the dark stretch of the arc, so a sliver
+        // between chord and arc (a few pixels deep) is lost; nothing outside is gained.
+        let mut frame = testframes::tower(960, 540, Outline::Circle);
+        darken_top_left_edge(&mut frame);
+        let area = detect(&frame.image).unwrap();
+        let (mut missed, mut inside) = (0, 0);
+        for y in 0..540 {
+            for x in 0..960 {
+                assert!(
+                    !area.contains(x, y) || frame.in_area(x, y),
+                    "pixel ({x}, {y})"
+                );
+                inside += usize::from(frame.in_area(x, y));
+                missed += usize::from(frame.in_area(x, y) && !area.contains(x, y));
+            }
+        }
+        assert!(
+            missed * 500 < inside,
+            "{missed} of {inside} area pixels lost"
+        );
+    }
+
+    #[test]
+    fn convex_fill_closes_a_notch_and_keeps_the_hull() {
+        let spans = |rows: &[(usize, usize)]| -> Vec<Span> {
+            rows.iter()
+                .map(|&(start, end)| Span { start, end })
+                .collect()
+        };
+        // A diamond-like shape whose middle row lost its left part (a dark notch): the hull of
+        // the end pixels runs straight down from (1, 1) to (1, 3), so row 2 regains x = 1..=2.
+        let notched = spans(&[(2, 3), (1, 4), (3, 5), (1, 4), (2, 3)]);
+        assert_eq!(
+            fill_convex(&notched),
+            spans(&[(2, 3), (1, 4), (1, 5), (1, 4), (2, 3)])
+        );
+        assert_eq!(fill_convex(&spans(&[(0, 0); 3])), spans(&[(0, 0); 3]));
+        let single = spans(&[(0, 0), (4, 5), (0, 0)]);
+        assert_eq!(fill_convex(&single), single);
     }
 
     #[test]

@@ -719,6 +719,7 @@ pub fn run(args: &ReprocessArgs) -> anyhow::Result<()> {
         provider: args.provider,
         device_id: args.device,
         intra_threads: args.threads,
+        shares_cpu: true,
     };
     let mut classifier = Classifier::load(&model_path, &options)?;
     let model = ModelInfo::new(&model_path, classifier.metadata())?;

@@ -7,6 +7,7 @@ use std::path::Path;
 use super::checkpoint::Scored;
 use super::outputs::SegmentRecord;
 use super::Summary;
+use crate::plot::{escape, ticks, Frame};
 use crate::smooth::Smoothed;
 
 /// Plot size in SVG user units.
@@ -34,12 +35,12 @@ pub fn render(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{}</title><style>{CSS}</style></head><body>\n",
-        esc(&title)
+        escape(&title)
     );
     let _ = write!(
         h,
         "<header><h1>Study report</h1><p class=\"sub\">{}</p>",
-        esc(&summary.input)
+        escape(&summary.input)
     );
     if summary.complete {
         let _ = write!(
@@ -51,7 +52,7 @@ pub fn render(
             h,
             "<p class=\"badge bad\">INCOMPLETE — results cover only the frames scored before the study stopped</p>\
              <p class=\"error\">{}</p>",
-            esc(summary.error.as_deref().unwrap_or("unknown error"))
+            escape(summary.error.as_deref().unwrap_or("unknown error"))
         );
     }
     let _ = writeln!(
@@ -257,18 +258,14 @@ pub fn render(
 }
 
 fn plot(h: &mut String, rows: &[Scored], smoothed: &Smoothed, summary: &Summary) {
-    let (x0, x1) = (MARGIN_L, PLOT_W - MARGIN_R);
-    let (y0, y1) = (MARGIN_T, PLOT_H - MARGIN_B);
+    let frame = Frame::inside(PLOT_W, PLOT_H, MARGIN_L, MARGIN_T, MARGIN_R, MARGIN_B);
+    let (x0, x1) = (frame.left, frame.right);
+    let (y0, y1) = (frame.top, frame.bottom);
     let _ = write!(
         h,
         "<svg class=\"plot\" viewBox=\"0 0 {PLOT_W} {PLOT_H}\" role=\"img\" aria-label=\"probability over time\" xmlns=\"http://www.w3.org/2000/svg\">"
     );
-    let _ = write!(
-        h,
-        "<rect x=\"{x0}\" y=\"{y0}\" width=\"{}\" height=\"{}\" fill=\"#fafafa\" stroke=\"#ccc\"/>",
-        x1 - x0,
-        y1 - y0
-    );
+    frame.outline(h, "#fafafa", "#ccc");
     if rows.is_empty() {
         let _ = write!(
             h,
@@ -280,27 +277,15 @@ fn plot(h: &mut String, rows: &[Scored], smoothed: &Smoothed, summary: &Summary)
     }
     let t0 = rows[0].pts_ms;
     let t1 = rows[rows.len() - 1].pts_ms.max(t0 + 1.0);
-    let x = |t: f64| x0 + (t - t0) / (t1 - t0) * (x1 - x0);
-    let y = |p: f64| y1 - p.clamp(0.0, 1.0) * (y1 - y0);
+    let x = |t: f64| frame.x((t - t0) / (t1 - t0));
+    let y = |p: f64| frame.y(p.clamp(0.0, 1.0));
     // Segments behind the curves.
     for seg in &smoothed.segments {
         let (a, b) = (x(seg.start_ms), x(seg.end_ms.min(t1)));
         let _ = write!(h, "<rect x=\"{a:.1}\" y=\"{y0}\" width=\"{:.1}\" height=\"{}\" fill=\"#ffb000\" fill-opacity=\"0.35\"/>", (b - a).max(1.5), y1 - y0);
     }
     // Grid and axes.
-    for p in [0.0, 0.25, 0.5, 0.75, 1.0] {
-        let _ = write!(
-            h,
-            "<line x1=\"{x0}\" x2=\"{x1}\" y1=\"{0:.1}\" y2=\"{0:.1}\" stroke=\"#e4e4e4\"/>",
-            y(p)
-        );
-        let _ = write!(
-            h,
-            "<text x=\"{}\" y=\"{:.1}\" class=\"tick\" text-anchor=\"end\">{p:.2}</text>",
-            x0 - 6.0,
-            y(p) + 4.0
-        );
-    }
+    frame.y_grid(h, &ticks(4, |p| format!("{p:.2}")), "class=\"tick\"");
     for (i, t) in time_ticks(t0, t1).into_iter().enumerate() {
         let _ = write!(
             h,
@@ -412,34 +397,23 @@ fn card(h: &mut String, label: &str, value: &str, detail: &str) {
     let _ = write!(
         h,
         "<div class=\"card\"><div class=\"label\">{}</div><div class=\"value\">{}</div><div class=\"detail\">{}</div></div>",
-        esc(label),
-        esc(value),
-        esc(detail)
+        escape(label),
+        escape(value),
+        escape(detail)
     );
 }
 
 fn kv(h: &mut String, key: &str, value: &str) {
-    let _ = write!(h, "<tr><th>{}</th><td>{}</td></tr>", esc(key), esc(value));
+    let _ = write!(
+        h,
+        "<tr><th>{}</th><td>{}</td></tr>",
+        escape(key),
+        escape(value)
+    );
 }
 
 fn file_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
-}
-
-/// HTML-escapes text.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// Standard base64 with padding.
@@ -542,10 +516,5 @@ mod tests {
         let ticks = time_ticks(0.0, 30_000.0);
         assert_eq!(ticks.first(), Some(&0.0));
         assert!(ticks.len() <= 9 && ticks.len() >= 3, "{ticks:?}");
-    }
-
-    #[test]
-    fn text_is_escaped() {
-        assert_eq!(esc("<b a=\"x\">&'"), "&lt;b a=&quot;x&quot;&gt;&amp;&#39;");
     }
 }

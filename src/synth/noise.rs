@@ -3,7 +3,7 @@
 //! Lattice values come from an integer hash instead of a permutation table, so fields
 //! never repeat across the large scenes the video pans over.
 
-use super::rng::mix64;
+use crate::rng::mix64;
 
 /// A seeded 2-D noise field.
 #[derive(Debug, Clone, Copy)]

@@ -8,8 +8,8 @@ use image::RgbImage;
 
 use super::layout::{FrameGeometry, Rect};
 use super::mucosa::Slow;
-use super::rng::mix64;
 use super::scene::Scene;
+use crate::rng::mix64;
 
 /// The scope's view onto the world.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -14,8 +14,9 @@ use super::layout::{FrameGeometry, Layout, Rect};
 use super::lesion::Lesion;
 use super::panel::{draw_panel, Patient};
 use super::render::{render, Blur, Camera, Lumen, Optics};
-use super::rng::{mix64, Rng};
+use super::rng::Rng;
 use super::scene::Scene;
+use crate::rng::mix64;
 
 /// Seed stream of the video scene.
 const STREAM_VIDEO: u64 = 4;

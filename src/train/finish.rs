@@ -50,6 +50,7 @@ pub fn finish(
     let mut weights = Weights::load(&best)?;
     let options = ClassifierOptions {
         intra_threads: runtime.threads,
+        shares_cpu: false,
         ..ClassifierOptions::default()
     };
 

@@ -107,8 +107,12 @@ impl Frames {
     }
 }
 
-/// Reads and prepares one image; the error is the reason it cannot be used.
-fn prepare_one(pre: &Preprocessor, path: &std::path::Path) -> Result<RgbImage, BadImage> {
+/// Reads and prepares one image; the error is the reason it cannot be used. Also how `eval`
+/// prepares the images it scores.
+pub(crate) fn prepare_one(
+    pre: &Preprocessor,
+    path: &std::path::Path,
+) -> Result<RgbImage, BadImage> {
     read_rgb(path)
         .and_then(|frame| pre.prepare(&frame))
         .map(|p| p.image)

@@ -9,6 +9,7 @@
 //! longer called negative on a knife edge.
 
 use super::args::ThresholdRule;
+use crate::eval::metrics::score_cuts;
 
 /// The threshold of `rule` on positive-class probabilities `scores` with truth `positive`;
 /// `None` when the validation set lacks a class (then nothing can be chosen).
@@ -21,44 +22,34 @@ pub fn choose(scores: &[f32], positive: &[bool], rule: ThresholdRule) -> Option<
     if n_pos == 0 || n_neg == 0 || scores.len() != positive.len() {
         return None;
     }
-    let mut order: Vec<usize> = (0..scores.len()).collect();
-    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
-    // Walk the scores downwards; after a group of equal scores, "positive if p ≥ that score"
-    // has `tp` true and `fp` false positives.
-    let (mut tp, mut fp) = (0usize, 0usize);
+    // Walking the distinct scores downwards, "positive if p ≥ that score" has `tp` true and
+    // `fp` false positives.
+    let cuts = score_cuts(scores, positive);
     // Calling nothing positive (a threshold above every score) is a candidate too.
     let nothing = match rule {
         ThresholdRule::Youden => 0.0,
         _ => n_neg as f64 / scores.len() as f64,
     };
+    // The best value and how many cuts (from the top) it calls positive.
     let mut best = (nothing, 0);
-    let mut i = 0;
-    while i < order.len() {
-        let s = scores[order[i]];
-        while i < order.len() && scores[order[i]] == s {
-            if positive[order[i]] {
-                tp += 1;
-            } else {
-                fp += 1;
-            }
-            i += 1;
-        }
+    for (k, cut) in cuts.iter().enumerate() {
+        let (tp, fp) = (cut.tp, cut.fp);
         let tn = n_neg - fp;
         let value = match rule {
             ThresholdRule::Youden => tp as f64 / n_pos as f64 - fp as f64 / n_neg as f64,
             _ => (tp + tn) as f64 / scores.len() as f64,
         };
         if value > best.0 {
-            best = (value, i);
+            best = (value, k + 1);
         }
     }
-    let (_, end) = best;
-    if end == 0 {
-        return Some((scores[order[0]] + 1.0) / 2.0);
+    let (_, taken) = best;
+    if taken == 0 {
+        return Some((cuts[0].score + 1.0) / 2.0);
     }
-    let at = scores[order[end - 1]];
-    Some(match order.get(end) {
-        Some(&next) => at - (at - scores[next]) / 2.0,
+    let at = cuts[taken - 1].score;
+    Some(match cuts.get(taken) {
+        Some(next) => at - (at - next.score) / 2.0,
         None => at,
     })
 }
