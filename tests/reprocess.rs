@@ -22,22 +22,26 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// Exports random r14x0.5 weights (`seed`) at `input_size` with decision `threshold` to `path`.
+fn random_model(path: &Path, input_size: usize, threshold: f32, seed: u64) {
+    let meta = ModelMetadata {
+        variant: "r14x0.5".parse::<Variant>().unwrap(),
+        input_size,
+        normalization: Normalization::Bit,
+        classes: vec!["cancer".into(), "non-cancer".into()],
+        positive: 0,
+        threshold,
+        weights_sha256: "0".repeat(64),
+    };
+    export_onnx(&Weights::random(&meta.variant, 2, seed), &meta, path).unwrap();
+}
+
 /// A model with random r14x0.5 weights and 64-pixel input (plumbing only, not a detector).
 fn model() -> &'static Path {
     static MODEL: OnceLock<PathBuf> = OnceLock::new();
     MODEL.get_or_init(|| {
-        let meta = ModelMetadata {
-            variant: "r14x0.5".parse::<Variant>().unwrap(),
-            input_size: 64,
-            normalization: Normalization::Bit,
-            classes: vec!["cancer".into(), "non-cancer".into()],
-            positive: 0,
-            threshold: 0.5,
-            weights_sha256: "0".repeat(64),
-        };
-        let weights = Weights::random(&meta.variant, 2, 7);
         let path = scratch("model").join("random-r14.onnx");
-        export_onnx(&weights, &meta, &path).unwrap();
+        random_model(&path, 64, 0.5, 7);
         path
     })
 }
@@ -474,20 +478,13 @@ fn runs(flags: &[bool]) -> Vec<(usize, usize)> {
     out
 }
 
-/// Segment quality against `endoscan synth` ground truth with the bundled demo model. Skipped
-/// (with a message) until `models/demo.onnx` exists; random weights say nothing about it.
-#[test]
-fn demo_model_segments_overlap_ground_truth() {
+/// Frame IoU of the flagged frames and, per ground-truth segment, the best IoU of a found
+/// segment, for the bundled demo model on `video` with ground truth `truth_csv`.
+fn demo_segment_quality(dir: &Path, video: &Path, truth_csv: &Path) -> (f64, Vec<f64>) {
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/demo.onnx");
-    if !demo.exists() {
-        eprintln!("skipping: {} is not there yet", demo.display());
-        return;
-    }
-    let dir = scratch("demo");
-    let synth = synth_video(&dir, "12", "640x360");
     let out = dir.join("out");
     let o = reprocess(&[
-        synth.join("video.mp4").to_str().unwrap(),
+        video.to_str().unwrap(),
         "--model",
         demo.to_str().unwrap(),
         "--out",
@@ -495,7 +492,7 @@ fn demo_model_segments_overlap_ground_truth() {
         "--no-video",
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let gt = std::fs::read_to_string(synth.join("ground_truth.csv")).unwrap();
+    let gt = std::fs::read_to_string(truth_csv).unwrap();
     let truth: Vec<bool> = gt
         .lines()
         .skip(1)
@@ -506,16 +503,9 @@ fn demo_model_segments_overlap_ground_truth() {
         .map(|r| r[4] == "1")
         .collect();
     assert_eq!(truth.len(), flagged.len());
-    let inter = truth
-        .iter()
-        .zip(&flagged)
-        .filter(|(t, f)| **t && **f)
-        .count();
-    let union = truth
-        .iter()
-        .zip(&flagged)
-        .filter(|(t, f)| **t || **f)
-        .count();
+    let both = truth.iter().zip(&flagged);
+    let inter = both.clone().filter(|(t, f)| **t && **f).count();
+    let union = both.filter(|(t, f)| **t || **f).count();
     let frame_iou = if union == 0 {
         1.0
     } else {
@@ -532,15 +522,47 @@ fn demo_model_segments_overlap_ground_truth() {
         })
         .collect();
     eprintln!(
-        "demo model: frame IoU {frame_iou:.3}; ground-truth segments {:?}, found {:?}, best IoU each {per_segment:.3?}",
+        "demo model on {}: frame IoU {frame_iou:.3}; ground-truth segments {:?}, found {:?}, best IoU each {per_segment:.3?}",
+        video.display(),
         runs(&truth),
         found
     );
-    assert!(
-        frame_iou >= 0.3,
-        "frame IoU {frame_iou:.3} with the demo model"
-    );
+    (frame_iou, per_segment)
 }
+
+/// The bundled demo model finds the lesion segments of synth video it never saw: the bundled
+/// sample (what `make run` shows) and a fresh 640×360 video. Measured when the model was
+/// bundled: see models/README.md; the bounds leave a margin under those figures.
+#[test]
+fn demo_model_finds_the_lesion_segments() {
+    let dir = scratch("demo");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let synth = synth_video(&dir, "12", "640x360");
+    let cases = [
+        (
+            "sample",
+            root.join("samples/sample.mp4"),
+            root.join("samples/sample_ground_truth.csv"),
+        ),
+        (
+            "fresh",
+            synth.join("video.mp4"),
+            synth.join("ground_truth.csv"),
+        ),
+    ];
+    for (name, video, truth) in cases {
+        let (iou, per_segment) = demo_segment_quality(&dir.join(name), &video, &truth);
+        assert!(iou >= DEMO_MIN_FRAME_IOU, "{name}: frame IoU {iou:.3}");
+        assert!(
+            per_segment.iter().all(|&s| s >= DEMO_MIN_SEGMENT_IOU),
+            "{name}: segment IoUs {per_segment:.3?}"
+        );
+    }
+}
+
+/// Lower bounds of [`demo_model_finds_the_lesion_segments`].
+const DEMO_MIN_FRAME_IOU: f64 = 0.4;
+const DEMO_MIN_SEGMENT_IOU: f64 = 0.35;
 
 #[test]
 fn resume_after_the_process_is_killed() {
@@ -603,5 +625,49 @@ fn resume_after_the_process_is_killed() {
     assert!(
         a == b,
         "frames.csv after kill + resume differs from the uninterrupted one"
+    );
+}
+
+/// Segments start at the model's own decision threshold (the one `train` chose on
+/// validation) unless `--on` says otherwise; `--off` defaults to 0.7 × `--on`.
+#[test]
+fn smoothing_starts_at_the_models_threshold_by_default() {
+    let dir = scratch("threshold");
+    let model = dir.join("t03.onnx");
+    random_model(&model, 32, 0.3, 3);
+    let video = dir.join("v.mkv");
+    make_video(&video, 4, "jpegenc ! matroskamux");
+    let run = |out: &str, extra: &[&str]| {
+        let out = dir.join(out);
+        let mut args = vec![
+            video.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--no-video",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let o = reprocess(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let summary: Value = serde_json::from_slice(&o.stdout).unwrap();
+        let s = &summary["smoothing"];
+        (s["on"].as_f64().unwrap(), s["off"].as_f64().unwrap())
+    };
+    let (on, off) = run("default", &[]);
+    assert!(
+        (on - 0.3).abs() < 1e-6 && (off - 0.21).abs() < 1e-6,
+        "{on} {off}"
+    );
+    let (on, off) = run("given", &["--on", "0.6"]);
+    assert!(
+        (on - 0.6).abs() < 1e-6 && (off - 0.42).abs() < 1e-6,
+        "{on} {off}"
+    );
+    let (on, off) = run("both", &["--on", "0.6", "--off", "0.1"]);
+    assert!(
+        (on - 0.6).abs() < 1e-6 && (off - 0.1).abs() < 1e-6,
+        "{on} {off}"
     );
 }

@@ -4,12 +4,16 @@
 //! trains nothing and rewrites the same bytes, and bad arguments are refused by name.
 #![cfg(feature = "train")]
 
+#[path = "common/cli.rs"]
+mod cli;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+
 use std::time::Instant;
 
-const BIN: &str = env!("CARGO_BIN_EXE_endoscan");
+use cli::{endoscan, ok, show, Scratch};
+
 const POSITIVE: &str = "cancer";
 const VARIANT: &str = "r14x0.5";
 /// The sweep's batch sizes: three, so that Pearson's t has one degree of freedom and its
@@ -17,56 +21,8 @@ const VARIANT: &str = "r14x0.5";
 const BATCHES: [usize; 3] = [4, 2, 1];
 const METRICS: [&str; 5] = ["accuracy", "sensitivity", "specificity", "f1", "auc"];
 
-/// A fresh scratch folder for one test, private to this process; removed when the test
-/// passes, kept for inspection when it fails.
 fn scratch(name: &str) -> Scratch {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("study")
-        .join(format!("{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    Scratch(dir)
-}
-
-struct Scratch(PathBuf);
-
-impl std::ops::Deref for Scratch {
-    type Target = Path;
-    fn deref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-}
-
-fn endoscan(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env("RUST_LOG", "info,ort=warn")
-        .output()
-        .unwrap()
-}
-
-fn show(args: &[&str], out: &Output) -> String {
-    format!(
-        "endoscan {}\nstdout:\n{}\nstderr:\n{}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// Runs `endoscan` and fails the test with its output if it fails.
-fn ok(args: &[&str]) -> Output {
-    let out = endoscan(args);
-    assert!(out.status.success(), "{}", show(args, &out));
-    out
+    cli::scratch("study", name)
 }
 
 /// Runs `endoscan` expecting a failure without a panic; returns stderr.

@@ -2,63 +2,21 @@
 //! or a kill, and refuses bad data with a clear message. The binary is run as a user would.
 #![cfg(feature = "train")]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+#[path = "common/cli.rs"]
+mod cli;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use endoscan::model::Weights;
 use endoscan::synth::Layout;
 use endoscan::train::patches::{self, PatchSettings};
 
-const BIN: &str = env!("CARGO_BIN_EXE_endoscan");
+use cli::{endoscan, ok, Scratch};
 
-/// A fresh scratch folder for one test, private to this process (test runs may overlap in a
-/// shared target folder); removed when the test passes, kept for inspection when it fails.
 fn scratch(name: &str) -> Scratch {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("train")
-        .join(format!("{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    Scratch(dir)
-}
-
-struct Scratch(PathBuf);
-
-impl std::ops::Deref for Scratch {
-    type Target = Path;
-    fn deref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-}
-
-fn endoscan(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env("RUST_LOG", "info,ort=warn")
-        .output()
-        .unwrap()
-}
-
-/// Runs `endoscan` and fails the test with its output if it fails.
-fn ok(args: &[&str]) -> Output {
-    let out = endoscan(args);
-    assert!(
-        out.status.success(),
-        "endoscan {}\nstdout:\n{}\nstderr:\n{}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    cli::scratch("train", name)
 }
 
 /// `endoscan synth` stills in `dir` (a folder with `labels.csv`).
@@ -253,7 +211,7 @@ fn resuming_after_a_stop_or_a_kill_gives_the_uninterrupted_weights() {
 
     // Killed at some checkpoint, however far it got.
     let killed = dir.join("killed");
-    let mut child = Command::new(BIN)
+    let mut child = Command::new(cli::BIN)
         .args(args(&tiny_run(&data, &killed)))
         .stdout(Stdio::null())
         .stderr(Stdio::null())

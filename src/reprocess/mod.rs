@@ -87,12 +87,13 @@ pub struct ReprocessArgs {
     /// Smoothing time constant in ms (0: none).
     #[arg(long, value_name = "MS", default_value_t = smooth::DEFAULT_TAU_MS)]
     pub tau_ms: f64,
-    /// Smoothed probability at which a segment starts.
-    #[arg(long, value_name = "P", default_value_t = smooth::DEFAULT_ON)]
-    pub on: f32,
-    /// Smoothed probability below which a segment ends.
-    #[arg(long, value_name = "P", default_value_t = smooth::DEFAULT_OFF)]
-    pub off: f32,
+    /// Smoothed probability at which a segment starts [default: the model's decision threshold,
+    /// chosen on validation by `endoscan train`].
+    #[arg(long, value_name = "P")]
+    pub on: Option<f32>,
+    /// Smoothed probability below which a segment ends [default: 0.7 × --on].
+    #[arg(long, value_name = "P")]
+    pub off: Option<f32>,
     /// Segments closer than this (ms) are merged.
     #[arg(long, value_name = "MS", default_value_t = smooth::DEFAULT_MERGE_GAP_MS)]
     pub merge_gap_ms: f64,
@@ -124,6 +125,8 @@ pub struct ReprocessArgs {
 /// interruption can lose.
 pub const DEFAULT_CHECKPOINT_MS: u64 = 1000;
 
+/// Default `--off` as a fraction of `--on`: the hysteresis band below the start threshold.
+pub const OFF_OVER_ON: f32 = 0.7;
 /// Largest batch accepted on the command line.
 const MAX_BATCH: usize = 4096;
 
@@ -178,18 +181,20 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// Typed settings from the command line, checked.
-    pub fn from_args(args: &ReprocessArgs) -> anyhow::Result<Self> {
+    /// Typed settings from the command line, checked; `model_threshold` (the model's decision
+    /// threshold) is where segments start unless `--on` says otherwise.
+    pub fn from_args(args: &ReprocessArgs, model_threshold: f32) -> anyhow::Result<Self> {
         if !(args.image_fps.is_finite() && args.image_fps > 0.0) {
             bail!(
                 "--image-fps must be a positive number (got {})",
                 args.image_fps
             );
         }
+        let on = args.on.unwrap_or(model_threshold);
         let smooth = smooth::Settings {
             tau_ms: args.tau_ms,
-            on: args.on,
-            off: args.off,
+            on,
+            off: args.off.unwrap_or(OFF_OVER_ON * on),
             merge_gap_ms: args.merge_gap_ms,
             min_segment_ms: args.min_segment_ms,
         };
@@ -202,7 +207,7 @@ impl Settings {
             },
             smooth,
             overlay: overlay::Settings {
-                threshold: args.on,
+                threshold: on,
                 ..overlay::Settings::default()
             },
             video: !args.no_video,
@@ -702,7 +707,6 @@ fn bundled(relative: &str) -> Option<PathBuf> {
 
 /// Top-level entry point of `endoscan reprocess`.
 pub fn run(args: &ReprocessArgs) -> anyhow::Result<()> {
-    let settings = Settings::from_args(args)?;
     let input = match &args.input {
         Some(p) => p.clone(),
         None => bundled(DEFAULT_INPUT).with_context(|| {
@@ -722,6 +726,7 @@ pub fn run(args: &ReprocessArgs) -> anyhow::Result<()> {
         shares_cpu: true,
     };
     let mut classifier = Classifier::load(&model_path, &options)?;
+    let settings = Settings::from_args(args, classifier.metadata().threshold)?;
     let model = ModelInfo::new(&model_path, classifier.metadata())?;
     let preprocessor = classifier.preprocessor().clone();
     let study =

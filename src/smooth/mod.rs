@@ -8,9 +8,10 @@
 //! 1. **Smooth**: zero-phase exponential moving average with time constant τ
 //!    [`DEFAULT_TAU_MS` = 100 ms ≈ 3 frames at 30 fps, ~nothing at 2 fps]; zero phase (forward
 //!    then backward) so segments are not shifted late.
-//! 2. **Hysteresis**: a segment starts where the smoothed score reaches `on` [0.5] and
-//!    continues while it stays ≥ `off` [0.35], so a score hovering around the threshold does
-//!    not flicker.
+//! 2. **Hysteresis**: a segment starts where the smoothed score reaches `on` [0.5;
+//!    `endoscan reprocess` takes the model's decision threshold, chosen on validation] and
+//!    continues while it stays ≥ `off` [0.35; reprocess: 0.7 × `on`], so a score hovering
+//!    around the threshold does not flicker.
 //! 3. **Merge**: segments separated by at most `merge_gap_ms` [200 ms] are joined: a reader
 //!    wants one segment per finding.
 //! 4. **Persist**: segments shorter than `min_segment_ms` [200 ms ≈ 6 frames at 30 fps] are
