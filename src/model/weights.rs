@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use super::layout::{self, ParamSpec, Role, HEAD_BIAS, HEAD_KERNEL};
 use super::variant::Variant;
 use super::{npz, safetensors_io};
+use crate::rng::{Rng, Train};
 
 /// One tensor: row-major f32 values of `shape`.
 #[derive(Debug, Clone, PartialEq)]
@@ -321,7 +322,7 @@ impl Weights {
     /// Deterministic random weights for tests and benchmarks: He-normal kernels, GroupNorm
     /// scales 1 ± noise and small shifts, a small random (non-zero) head.
     pub fn random(variant: &Variant, classes: usize, seed: u64) -> Weights {
-        let mut rng = Rng::new(seed);
+        let mut rng = weight_rng(seed);
         let tensors = layout::parameters(variant, classes)
             .into_iter()
             .map(|spec| {
@@ -336,7 +337,9 @@ impl Weights {
                     Role::HeadKernel => (0.0, 0.05),
                     Role::HeadBias => (0.0, 0.05),
                 };
-                let data = (0..n).map(|_| (mean + std * rng.normal()) as f32).collect();
+                let data = (0..n)
+                    .map(|_| (mean + std * normal(&mut rng)) as f32)
+                    .collect();
                 let tensor = Tensor {
                     shape: spec.shape,
                     data,
@@ -386,36 +389,36 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// SplitMix64 with Box–Muller normals: tiny, seedable, identical on every platform.
-struct Rng(u64);
+/// The crate's SplitMix64 (identical on every platform), seeded for random weights.
+fn weight_rng(seed: u64) -> Rng<Train> {
+    Rng::new(seed ^ 0x5EED_B17E_0000_0001)
+}
 
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Self(seed ^ 0x5EED_B17E_0000_0001)
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in (0, 1].
-    fn uniform(&mut self) -> f64 {
-        ((self.next_u64() >> 11) + 1) as f64 / (1u64 << 53) as f64
-    }
-
-    fn normal(&mut self) -> f64 {
-        let (u, v) = (self.uniform(), self.uniform());
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-    }
+/// A standard normal draw (Box–Muller on uniforms in (0, 1], so the logarithm is finite).
+fn normal(rng: &mut Rng<Train>) -> f64 {
+    let mut open = || rng.next_f64() + 1.0 / (1u64 << 53) as f64;
+    let (u, v) = (open(), open());
+    (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn weight_normals_are_splitmix_box_muller() {
+        // SplitMix64 + Box–Muller written independently in Python (integers mod 2^64).
+        let mut rng = weight_rng(7);
+        let want = [
+            -0.610140122416218,
+            -0.35320269700263096,
+            -0.16497099084234035,
+        ];
+        for w in want {
+            let got = normal(&mut rng);
+            assert!((got - w).abs() < 1e-14, "{got} vs {w}");
+        }
+    }
 
     fn r14() -> Variant {
         "r14x0.5".parse().unwrap()
