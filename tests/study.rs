@@ -12,7 +12,7 @@ use std::path::Path;
 
 use std::time::Instant;
 
-use cli::{endoscan, ok, show, Scratch};
+use cli::{endoscan, ok, show, strs, Scratch};
 
 const POSITIVE: &str = "cancer";
 const VARIANT: &str = "r14x0.5";
@@ -85,10 +85,6 @@ fn study_args(data: &Path, out: &Path) -> Vec<String> {
     ]
     .map(String::from)
     .to_vec()
-}
-
-fn strs(v: &[String]) -> Vec<&str> {
-    v.iter().map(String::as_str).collect()
 }
 
 /// Fields of one CSV line (RFC 4180 quotes).

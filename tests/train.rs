@@ -13,7 +13,7 @@ use endoscan::model::Weights;
 use endoscan::synth::Layout;
 use endoscan::train::patches::{self, PatchSettings};
 
-use cli::{endoscan, ok, Scratch};
+use cli::{endoscan, ok, strs, Scratch};
 
 fn scratch(name: &str) -> Scratch {
     cli::scratch("train", name)
@@ -140,10 +140,6 @@ fn tiny_run(data: &Path, run: &Path) -> Vec<String> {
     .to_vec()
 }
 
-fn args(v: &[String]) -> Vec<&str> {
-    v.iter().map(String::as_str).collect()
-}
-
 fn resume(run: &Path) {
     ok(&[
         "train",
@@ -196,13 +192,13 @@ fn resuming_after_a_stop_or_a_kill_gives_the_uninterrupted_weights() {
     synth(&data, 40, "capsule", "256x256", 3);
 
     let straight = dir.join("straight");
-    ok(&args(&tiny_run(&data, &straight)));
+    ok(&strs(&tiny_run(&data, &straight)));
 
     // Stopped between checkpoints (step 10 of 24; the last validation was at step 8).
     let stopped = dir.join("stopped");
     let mut first = tiny_run(&data, &stopped);
     first.extend(["--stop-after".into(), "10".into()]);
-    let out = ok(&args(&first));
+    let out = ok(&strs(&first));
     assert!(String::from_utf8_lossy(&out.stdout).contains("--resume"));
     assert_eq!(run_json(&stopped)["status"], "stopped");
     resume(&stopped);
@@ -212,7 +208,7 @@ fn resuming_after_a_stop_or_a_kill_gives_the_uninterrupted_weights() {
     // Killed at some checkpoint, however far it got.
     let killed = dir.join("killed");
     let mut child = Command::new(cli::BIN)
-        .args(args(&tiny_run(&data, &killed)))
+        .args(strs(&tiny_run(&data, &killed)))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -235,21 +231,9 @@ fn resuming_after_a_stop_or_a_kill_gives_the_uninterrupted_weights() {
     assert_same_run(&straight, &killed);
 }
 
-/// Runs `endoscan train` on `data` expecting failure; returns stderr.
+/// Runs `endoscan train` (the tiny run's settings) on `data` expecting failure; returns stderr.
 fn train_fails(data: &Path, run: &Path) -> String {
-    let out = endoscan(&[
-        "train",
-        "--data",
-        data.to_str().unwrap(),
-        "--variant",
-        "r14x0.5",
-        "--input-size",
-        "32",
-        "--out",
-        run.to_str().unwrap(),
-        "--device",
-        "cpu",
-    ]);
+    let out = endoscan(&strs(&tiny_run(data, run)));
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(
         !out.status.success(),
@@ -318,8 +302,8 @@ fn a_new_run_does_not_overwrite_an_old_one() {
     let run = dir.join("run");
     let mut a = tiny_run(&data, &run);
     a.extend(["--stop-after".into(), "1".into()]);
-    ok(&args(&a));
-    let out = endoscan(&args(&a));
+    ok(&strs(&a));
+    let out = endoscan(&strs(&a));
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--resume"));
 }
@@ -335,11 +319,11 @@ fn local_mode_trains_only_the_head_and_resumes_exactly() {
         a
     };
     let straight = dir.join("straight");
-    ok(&args(&local(&straight)));
+    ok(&strs(&local(&straight)));
     let stopped = dir.join("stopped");
     let mut first = local(&stopped);
     first.extend(["--stop-after".into(), "1".into()]);
-    ok(&args(&first));
+    ok(&strs(&first));
     let after_one = Weights::load(&stopped.join("last.safetensors")).unwrap();
     resume(&stopped);
     assert_same_run(&straight, &stopped);

@@ -15,7 +15,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context};
 
-use super::data::csv;
+use super::data::{csv, decode_rgb};
 use super::rng::Rng;
 use crate::synth::dataset::CANCER;
 use crate::synth::Layout;
@@ -88,9 +88,7 @@ pub fn cut(
     let mut listing = String::from("path,label,patient_id\n");
     for (i, (line, row)) in table.rows.iter().enumerate() {
         let file = src.join(&row[path]);
-        let image = image::open(&file)
-            .with_context(|| format!("{}: cannot read", file.display()))?
-            .into_rgb8();
+        let image = decode_rgb(&file)?;
         let area = layout.geometry(image.width(), image.height()).area;
         let limit = 2.0 * area.half as f64;
         let (side, cx, cy) = if row[label] == CANCER {

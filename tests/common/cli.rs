@@ -34,6 +34,11 @@ pub fn scratch(group: &str, name: &str) -> Scratch {
     Scratch(dir)
 }
 
+/// Borrows owned arguments as the `&str`s [`endoscan`] and [`ok`] take.
+pub fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
 /// Runs `endoscan ARGS` to completion.
 pub fn endoscan(args: &[&str]) -> Output {
     Command::new(BIN)
