@@ -22,8 +22,7 @@ use endoscan::capture::{self, Capture};
 use endoscan::export::export_onnx;
 use endoscan::infer::{Classifier, ClassifierOptions, ExecutionProvider};
 use endoscan::model::{ModelMetadata, Normalization, Variant, Weights};
-use endoscan::preprocess::{AreaSettings, RgbView};
-use endoscan::reprocess::area::{AreaTracker, DEFAULT_AREA_BLOCK};
+use endoscan::preprocess::{AreaSettings, AreaTracker, Located, RgbView, TrackerSettings};
 use endoscan::reprocess::pipeline::{score_frames, PassSettings};
 use endoscan::reprocess::{Scorer, DEFAULT_QUEUE};
 use ndarray::Array4;
@@ -198,7 +197,7 @@ fn main() -> anyhow::Result<()> {
 
     // Prepare only (frames decoded beforehand, kept for the inference batch).
     let decoded: Vec<_> = Capture::open(&input, cap_settings)?.collect::<Result<_, _>>()?;
-    let mut tracker = AreaTracker::new(AreaSettings::default(), DEFAULT_AREA_BLOCK);
+    let mut tracker = AreaTracker::new(TrackerSettings::video(AreaSettings::default()));
     let mut prepared = Vec::new();
     let cpu = cpu_seconds();
     let t = Instant::now();
@@ -207,7 +206,7 @@ fn main() -> anyhow::Result<()> {
         located.extend(tracker.push(f));
     }
     located.extend(tracker.finish());
-    for (f, area) in &located {
+    for Located { frame: f, area, .. } in &located {
         let view = RgbView::new(&f.data, f.width as usize, f.height as usize, f.stride)?;
         if let Some(area) = area {
             let p = pre.prepare_in_area(view, (**area).clone())?;
@@ -244,8 +243,7 @@ fn main() -> anyhow::Result<()> {
     // The staged pipeline.
     let settings = PassSettings {
         capture: cap_settings,
-        area: AreaSettings::default(),
-        area_block: DEFAULT_AREA_BLOCK,
+        tracker: TrackerSettings::video(AreaSettings::default()),
         batch: args.batch,
         queue: DEFAULT_QUEUE,
     };

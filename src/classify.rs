@@ -9,12 +9,17 @@
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use image::RgbImage;
 
-use crate::infer::{Classifier, ClassifierOptions, ExecutionProvider};
-use crate::preprocess::{normalize_batch, read_rgb, PreprocessError, Preprocessor};
+use crate::capture::Frame;
+use crate::infer::{model_or_bundled, BackendArgs, Classifier};
+use crate::preprocess::{
+    normalize_batch, read_rgb, AreaTracker, FrameStatus, Located, Preprocessor, RgbView,
+    TrackerSettings,
+};
 
 /// Default images per inference batch.
 pub const DEFAULT_BATCH: usize = 8;
@@ -27,21 +32,17 @@ pub struct ClassifyArgs {
     /// Images to classify: PNG, JPEG or binary PPM (recognized by content).
     #[arg(required = true, value_name = "IMAGE")]
     pub images: Vec<PathBuf>,
-    /// ONNX model written by `endoscan export`.
+    /// ONNX model written by `endoscan export` [default: the bundled models/demo.onnx]
     #[arg(long, value_name = "FILE")]
-    pub model: PathBuf,
+    pub model: Option<PathBuf>,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
     /// Images per inference batch.
     #[arg(long, default_value_t = DEFAULT_BATCH, value_parser = parse_batch, value_name = "N")]
     pub batch: usize,
-    /// Execution provider.
-    #[arg(long, value_enum, default_value_t = ExecutionProvider::Cpu)]
-    pub provider: ExecutionProvider,
-    /// ONNX Runtime intra-op threads [default: one per physical core].
-    #[arg(long, value_name = "N")]
-    pub threads: Option<usize>,
+    #[command(flatten)]
+    pub backend: BackendArgs,
 }
 
 fn parse_batch(s: &str) -> Result<usize, String> {
@@ -61,13 +62,8 @@ pub struct Classified {
 
 /// Top-level entry point of `endoscan classify`.
 pub fn run(args: &ClassifyArgs) -> anyhow::Result<()> {
-    let options = ClassifierOptions {
-        provider: args.provider,
-        intra_threads: args.threads,
-        shares_cpu: false,
-        ..Default::default()
-    };
-    let mut classifier = Classifier::load(&args.model, &options)?;
+    let model = model_or_bundled(args.model.as_deref())?;
+    let mut classifier = Classifier::load(&model, &args.backend.options(false))?;
     let (results, failed) = classify_paths(&mut classifier, &args.images, args.batch)?;
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
@@ -129,16 +125,41 @@ pub fn classify_paths(
     Ok((results, failed))
 }
 
-/// Reads and prepares one image; the error names the file.
+/// Reads and prepares one image through the same fail-closed area tracker as video (each
+/// still is its own evidence): a damaged file, a white-out or uniform fill, or an image without
+/// an endoscopic image area is an error naming the file, never a score.
 fn prepare(pre: &Preprocessor, path: &Path) -> anyhow::Result<RgbImage> {
-    let frame = read_rgb(path)?;
-    match pre.prepare(&frame) {
-        Ok(prepared) => Ok(prepared.image),
-        Err(e @ PreprocessError::NoContent { .. }) => {
-            Err(e).with_context(|| path.display().to_string())
-        }
-        Err(e) => Err(e.into()),
-    }
+    let image = read_rgb(path)?;
+    let mut tracker = AreaTracker::new(TrackerSettings::still(*pre.area_settings()));
+    let mut located = tracker.push(Frame::from_rgb_image(0, Duration::ZERO, image));
+    located.extend(tracker.finish());
+    let Some(Located {
+        frame,
+        area,
+        status,
+    }) = located.pop()
+    else {
+        bail!("{}: no frame", path.display());
+    };
+    let Some(area) = area.filter(|_| status == FrameStatus::Ok) else {
+        bail!(
+            "{}: {}",
+            path.display(),
+            match status {
+                FrameStatus::Saturated => "a saturated white-out, not an endoscopic picture",
+                FrameStatus::Uniform => "a uniform fill or menu screen, not an endoscopic picture",
+                FrameStatus::Corrupt => "damaged image",
+                _ => "no endoscopic image area in the image (it is black or holds only text)",
+            }
+        );
+    };
+    let view = RgbView::new(
+        &frame.data,
+        frame.width as usize,
+        frame.height as usize,
+        frame.stride,
+    )?;
+    Ok(pre.prepare_in_area(view, (*area).clone())?.image)
 }
 
 /// A probability as JSON: the shortest decimal that reads back as the same f32.

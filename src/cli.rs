@@ -24,6 +24,9 @@ pub enum Command {
     /// Reprocess a recorded study (video or image directory): every frame scored, segments,
     /// annotated video, thumbnails and an HTML report.
     Reprocess(crate::reprocess::ReprocessArgs),
+    /// Audit a study's exports for patient data: any non-black pixel in the panel rectangle
+    /// of annotated.mp4 or a thumbnail fails the check.
+    CheckMasking(crate::check_masking::CheckMaskingArgs),
     /// Fine-tune a BiT classifier with the paper's recipe and export it as model.onnx.
     #[cfg(feature = "train")]
     Train(crate::train::args::TrainArgs),
@@ -46,6 +49,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(args) => crate::eval::run(&args),
         Command::Classify(args) => crate::classify::run(&args),
         Command::Reprocess(args) => crate::reprocess::run(&args),
+        Command::CheckMasking(args) => crate::check_masking::run(&args),
         #[cfg(feature = "train")]
         Command::Train(args) => crate::train::run::run(&args),
         #[cfg(not(feature = "train"))]

@@ -6,13 +6,16 @@
 //! [`train`] and [`eval`]; [`synth`] makes labelled gastroscopy-like data for tests and demos.
 
 pub mod capture;
+pub mod check_masking;
 pub mod classify;
 pub mod cli;
 pub mod eval;
 pub mod export;
+pub mod gst;
 pub mod infer;
 pub mod model;
 pub mod overlay;
+pub mod pipeline;
 pub mod plot;
 pub mod preprocess;
 pub mod reprocess;

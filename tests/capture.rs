@@ -92,6 +92,33 @@ fn odd_row_sizes_keep_their_stride() {
 }
 
 #[test]
+fn zero_copy_frames_equal_copied_ones() {
+    let dir = scratch("zero-copy");
+    let path = dir.join("odd.mkv");
+    // 175 px rows: RGB rows padded to 528 bytes, so the stride really matters.
+    make_video(&path, 12, 175, 97, "x264enc ! matroskamux");
+    let copied = read_all(&path).unwrap();
+    let settings = Settings {
+        zero_copy: true,
+        ..Settings::default()
+    };
+    let mapped: Vec<_> = Capture::open(&path, settings)
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(mapped.len(), 12);
+    assert!(mapped.iter().all(|f| f.data.kind() == "mapped"));
+    assert!(copied.iter().all(|f| f.data.kind() == "host"));
+    for (a, b) in copied.iter().zip(&mapped) {
+        assert_eq!(a.stride, b.stride);
+        for y in 0..a.height {
+            assert_eq!(a.row(y), b.row(y), "frame {} row {y}", a.index);
+        }
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
 fn skip_counts_frames_without_copying() {
     let dir = scratch("skip");
     let path = dir.join("a.webm");
@@ -244,7 +271,7 @@ fn image_directory_in_natural_order() {
 }
 
 #[test]
-fn corrupt_png_stops_the_sequence_at_that_file() {
+fn corrupt_png_is_marked_or_stops_a_strict_sequence_at_that_file() {
     let dir = scratch("corrupt");
     for i in 0..6u8 {
         write_png(&dir.join(format!("frame_{i:03}.png")), i, 16, 16);
@@ -253,7 +280,11 @@ fn corrupt_png_stops_the_sequence_at_that_file() {
     let mut bytes = std::fs::read(&bad).unwrap();
     bytes.truncate(bytes.len() / 2);
     std::fs::write(&bad, bytes).unwrap();
-    let mut cap = Capture::open(&dir, Settings::default()).unwrap();
+    let strict = Settings {
+        strict: true,
+        ..Settings::default()
+    };
+    let mut cap = Capture::open(&dir, strict).unwrap();
     for i in 0..3 {
         assert_eq!(cap.next_frame().unwrap().unwrap().index, i);
     }
@@ -263,6 +294,23 @@ fn corrupt_png_stops_the_sequence_at_that_file() {
         msg.contains("frame_003.png") && msg.contains("frame 3"),
         "{msg}"
     );
+    // Without --strict the damaged file is a black frame marked corrupt, and the rest follow.
+    let frames: Vec<_> = Capture::open(&dir, Settings::default())
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(frames.len(), 6);
+    let reason = frames[3]
+        .corrupt
+        .as_deref()
+        .expect("frame 3 marked corrupt");
+    assert!(reason.contains("truncated"), "{reason}");
+    assert!(frames[3].data.iter().all(|&b| b == 0));
+    assert_eq!((frames[3].width, frames[3].height), (16, 16));
+    assert!(frames
+        .iter()
+        .enumerate()
+        .all(|(i, f)| (i == 3) == f.corrupt.is_some()));
 }
 
 #[test]

@@ -74,7 +74,9 @@ fn study(input: &Path, out: &Path, extra: &[&str]) -> (bool, Value, String) {
 
 fn make_video(path: &Path, frames: u32, encode: &str) {
     let desc = format!(
-        "videotestsrc num-buffers={frames} pattern=ball ! video/x-raw,width=160,height=120,framerate=25/1 ! {encode} ! filesink location={}",
+        // A static gradient: the fail-closed area is trusted after 0.5 s (a moving ball never
+        // stays put, so it would never be shown or scored).
+        "videotestsrc num-buffers={frames} pattern=gradient ! video/x-raw,width=160,height=120,framerate=25/1 ! {encode} ! filesink location={}",
         path.display()
     );
     let ok = Command::new("gst-launch-1.0")
@@ -91,7 +93,7 @@ fn csv_rows(path: &Path) -> Vec<Vec<String>> {
     let mut lines = text.lines();
     assert_eq!(
         lines.next(),
-        Some("frame,pts_ms,p_positive,p_smoothed,flagged")
+        Some("frame,pts_ms,p_positive,p_smoothed,flagged,status")
     );
     lines
         .map(|l| l.split(',').map(str::to_string).collect())
@@ -190,7 +192,8 @@ fn synth_study_writes_every_output() {
     }
     assert_eq!(summary["input_sha256"].as_str().unwrap().len(), 64);
     assert_eq!(summary["segments"], 1);
-    assert_eq!(frames(&summary, "without_image_area"), 0);
+    // Fail closed: the first block (8 frames) comes before the area has stayed put 0.5 s.
+    assert_eq!(frames(&summary, "without_image_area"), 8);
 
     let segments: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("segments.json")).unwrap()).unwrap();
@@ -249,6 +252,8 @@ fn resume_continues_to_the_same_frames_csv() {
     assert!(!ok, "an interrupted study exits non-zero");
     assert!(stderr.contains("--resume"), "{stderr}");
     assert_eq!(summary["complete"], false);
+    // Frames 0-7 have no trusted area yet (fail closed) and ride along with the first batch
+    // of 8 scored images: 16 rows, then 24 after the second batch.
     assert_eq!(
         frames(&summary, "scored"),
         24,
@@ -303,7 +308,8 @@ fn bad_inputs_fail_clearly() {
     // A truncated mp4 whose index is at the front: half the frames decode, then the study
     // stops with an error, the partial results flushed and marked incomplete.
     let full = dir.join("full.mp4");
-    make_video(&full, 60, "x264enc ! mp4mux faststart=true");
+    // An I-frame every 5 frames spreads the bytes, so half the file holds whole frames.
+    make_video(&full, 60, "x264enc key-int-max=5 ! mp4mux faststart=true");
     let bytes = std::fs::read(&full).unwrap();
     let cut = dir.join("cut.mp4");
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
@@ -368,8 +374,20 @@ fn a_corrupt_png_stops_the_study_at_that_file() {
     let bad = images.join("img7.png");
     let bytes = std::fs::read(&bad).unwrap();
     std::fs::write(&bad, &bytes[..bytes.len() / 3]).unwrap();
+    // Without --strict the damaged file is listed and the study completes without scoring it.
+    let (ok, summary, stderr) = study(&images, &dir.join("listed"), &[]);
+    assert!(ok, "{stderr}");
+    assert_eq!(frames(&summary, "corrupt"), 1);
+    assert!(summary["corrupt"][0]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("img7.png"));
+    assert!(stderr.contains("img7.png"), "the log names it: {stderr}");
+    // With --strict it stops the study at that file.
     let out = dir.join("out");
-    let summary = expect_failure(&images, &out, "img7.png");
+    let (ok, summary, stderr) = study(&images, &out, &["--strict"]);
+    assert!(!ok, "--strict fails on a damaged file");
+    assert!(stderr.contains("img7.png"), "{stderr}");
     assert_eq!(frames(&summary, "decoded"), 6);
     assert_eq!(
         frames(&summary, "written"),
@@ -380,7 +398,7 @@ fn a_corrupt_png_stops_the_study_at_that_file() {
 
     // Replacing the file and resuming finishes the study.
     std::fs::copy(images.join("img6.png"), &bad).unwrap();
-    let (ok, summary, stderr) = study(&images, &out, &["--resume"]);
+    let (ok, summary, stderr) = study(&images, &out, &["--resume", "--strict"]);
     assert!(ok, "{stderr}");
     assert_eq!(frames(&summary, "written"), 10);
 }

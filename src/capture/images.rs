@@ -1,14 +1,17 @@
 //! Image sequences (capsule exports): a directory or a file-name glob, read in natural order.
 //!
-//! An image that cannot be read or decoded stops the sequence with an error naming the file
-//! and its frame index (frames before it have been delivered): a study must not go on with a
-//! silent hole in it. Replace or remove the file and rerun with `--resume`.
+//! An image that cannot be read stops the sequence with an error naming the file and its frame
+//! index (frames before it have been delivered). An image that is damaged — it fails the
+//! [`integrity`] checks or the decoder — becomes a black frame marked corrupt with the reason:
+//! it is counted and listed, never scored as a picture (with `--strict` the first one is
+//! fatal).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
+use super::integrity::{self, ImageKind};
 use super::listing::{glob_match, has_wildcards, natural_cmp};
 use super::{CaptureError, Frame, Settings, SourceKind, StreamInfo, IMAGE_EXTENSIONS};
 
@@ -18,6 +21,28 @@ pub(super) struct ImageSource {
     next: usize,
     /// SHA-256 over `sha256(file) name` lines of the files read so far.
     manifest: Sha256,
+    /// Size of the last image decoded.
+    last_size: Option<(u32, u32)>,
+}
+
+/// Size of the black stand-in for a damaged first image whose header is unreadable.
+const FALLBACK_SIZE: (u32, u32) = (640, 480);
+/// Largest stand-in a damaged header may ask for (a 8K frame).
+const MAX_PIXELS: u64 = 7680 * 4320;
+
+/// Logs when a file's content is not the format its name says (it is read all the same).
+fn warn_on_misnamed(path: &Path, kind: ImageKind) {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if kind != ImageKind::Other && !kind.extensions().contains(&ext.as_str()) {
+        tracing::warn!(
+            "{}: named .{ext} but the content is {kind:?}",
+            path.display()
+        );
+    }
 }
 
 /// Whether the last component of `path` is a glob.
@@ -94,6 +119,7 @@ impl ImageSource {
             fps,
             next: 0,
             manifest: Sha256::new(),
+            last_size: None,
         })
     }
 
@@ -115,15 +141,43 @@ impl ImageSource {
             return Ok(None);
         };
         let index = (self.next - 1) as u64;
-        let path = &self.files[self.next - 1];
-        let img = image::load_from_memory(&bytes).map_err(|source| CaptureError::Image {
-            path: path.clone(),
-            index,
-            source,
-        })?;
-        let mut frame = Frame::from_rgb_image(index, self.pts(index), img.to_rgb8());
+        let path = self.files[self.next - 1].clone();
+        let decoded = integrity::check(&bytes).and_then(|kind| {
+            warn_on_misnamed(&path, kind);
+            image::load_from_memory(&bytes).map_err(|e| format!("cannot decode: {e}"))
+        });
+        let mut frame = match decoded {
+            Ok(img) => {
+                let frame = Frame::from_rgb_image(index, self.pts(index), img.to_rgb8());
+                self.last_size = Some((frame.width, frame.height));
+                frame
+            }
+            Err(reason) => {
+                tracing::warn!(
+                    "{}: corrupt image (frame {index}): {reason}",
+                    path.display()
+                );
+                self.corrupt_frame(index, &bytes, reason)
+            }
+        };
         frame.duration = Some(Duration::from_secs_f64(1.0 / self.fps));
         Ok(Some(frame))
+    }
+
+    /// A black stand-in for a damaged image: the size its header states, else the size of the
+    /// image before it, else [`FALLBACK_SIZE`].
+    fn corrupt_frame(&self, index: u64, bytes: &[u8], reason: String) -> Frame {
+        let (width, height) = image::ImageReader::new(std::io::Cursor::new(bytes))
+            .with_guessed_format()
+            .ok()
+            .and_then(|r| r.into_dimensions().ok())
+            .filter(|&(w, h)| w > 0 && h > 0 && u64::from(w) * u64::from(h) <= MAX_PIXELS)
+            .or(self.last_size)
+            .unwrap_or(FALLBACK_SIZE);
+        let mut frame =
+            Frame::from_rgb_image(index, self.pts(index), image::RgbImage::new(width, height));
+        frame.corrupt = Some(reason);
+        frame
     }
 
     pub(super) fn skip(&mut self, n: u64) -> Result<u64, CaptureError> {

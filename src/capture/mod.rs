@@ -17,15 +17,18 @@
 //! container's duration (truncated), an unreadable image. Frames decoded before an error are
 //! delivered first, so callers can flush partial results.
 
-mod bus;
+mod frame;
 mod images;
+pub mod integrity;
 mod listing;
+pub mod stage;
 mod video;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use bus::{watch_bus, BusEvent, PipelineError};
+pub use crate::gst::{init, watch_bus, BusEvent, PipelineError};
+pub use frame::{Frame, PixelFormat, Pixels};
 
 /// Frames the appsink may hold before the decoder blocks.
 pub const DEFAULT_MAX_BUFFERS: u32 = 8;
@@ -47,6 +50,13 @@ pub struct Settings {
     pub drop: bool,
     /// Frames per second assumed for image sequences.
     pub image_fps: f64,
+    /// A corrupt frame (damaged image file, buffer marked corrupted) is an error instead of a
+    /// frame marked [`Frame::corrupt`].
+    pub strict: bool,
+    /// Frames keep the decoder's buffer mapped instead of a copy ([`Pixels::Mapped`]). Only
+    /// for compositions that hold few frames at a time (live): the decoder's buffer pool may
+    /// be bounded, and offline stages hold a block of frames plus full channels.
+    pub zero_copy: bool,
 }
 
 impl Default for Settings {
@@ -55,80 +65,9 @@ impl Default for Settings {
             max_buffers: DEFAULT_MAX_BUFFERS,
             drop: false,
             image_fps: DEFAULT_IMAGE_FPS,
+            strict: false,
+            zero_copy: false,
         }
-    }
-}
-
-/// One decoded frame: packed RGB, 3 bytes per pixel, rows `stride` bytes apart
-/// (`stride ≥ width * 3`; GStreamer pads rows to 4 bytes, so never assume `width * 3`).
-#[derive(Clone, PartialEq)]
-pub struct Frame {
-    /// 0-based position in decode order (= presentation order for the streams we read).
-    pub index: u64,
-    /// Presentation time from the start of the stream.
-    pub pts: Duration,
-    /// Frame duration when the stream says so.
-    pub duration: Option<Duration>,
-    pub width: u32,
-    pub height: u32,
-    /// Bytes from one row to the next.
-    pub stride: usize,
-    /// `height * stride` bytes.
-    pub data: Vec<u8>,
-}
-
-impl Frame {
-    /// The `width * 3` pixel bytes of row `y`.
-    pub fn row(&self, y: u32) -> &[u8] {
-        let start = y as usize * self.stride;
-        &self.data[start..start + self.width as usize * 3]
-    }
-
-    /// The RGB value at (`x`, `y`).
-    pub fn pixel(&self, x: u32, y: u32) -> [u8; 3] {
-        let i = y as usize * self.stride + x as usize * 3;
-        [self.data[i], self.data[i + 1], self.data[i + 2]]
-    }
-
-    /// Presentation time in milliseconds.
-    pub fn pts_ms(&self) -> f64 {
-        self.pts.as_secs_f64() * 1e3
-    }
-
-    /// The frame as a tightly packed `image::RgbImage` (copies).
-    pub fn to_rgb_image(&self) -> image::RgbImage {
-        let mut packed = Vec::with_capacity(self.width as usize * self.height as usize * 3);
-        for y in 0..self.height {
-            packed.extend_from_slice(self.row(y));
-        }
-        image::RgbImage::from_raw(self.width, self.height, packed)
-            .expect("packed buffer holds width * height * 3 bytes")
-    }
-
-    /// A frame from a tightly packed RGB image.
-    pub fn from_rgb_image(index: u64, pts: Duration, img: image::RgbImage) -> Self {
-        let (width, height) = img.dimensions();
-        Self {
-            index,
-            pts,
-            duration: None,
-            width,
-            height,
-            stride: width as usize * 3,
-            data: img.into_raw(),
-        }
-    }
-}
-
-impl std::fmt::Debug for Frame {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Frame")
-            .field("index", &self.index)
-            .field("pts", &self.pts)
-            .field("width", &self.width)
-            .field("height", &self.height)
-            .field("stride", &self.stride)
-            .finish_non_exhaustive()
     }
 }
 
@@ -199,6 +138,14 @@ pub enum CaptureError {
         #[source]
         source: image::ImageError,
     },
+    #[error("{}: decoding stopped after {frames} frames (the run was stopped)", path.display())]
+    Cancelled { path: PathBuf, frames: u64 },
+    #[error("{}: corrupt frame {index} (--strict): {reason}", path.display())]
+    Corrupt {
+        path: PathBuf,
+        index: u64,
+        reason: String,
+    },
     #[error("{}: cannot set up the GStreamer pipeline: {what}", path.display())]
     Setup { path: PathBuf, what: String },
 }
@@ -207,6 +154,7 @@ pub enum CaptureError {
 pub struct Capture {
     path: PathBuf,
     inner: Inner,
+    strict: bool,
 }
 
 enum Inner {
@@ -226,7 +174,16 @@ impl Capture {
         Ok(Self {
             path: path.to_path_buf(),
             inner,
+            strict: settings.strict,
         })
+    }
+
+    /// Makes a wait for the next video frame give up with [`CaptureError::Cancelled`] once
+    /// `flag` is raised (the stage runner's stop). Image sequences never wait.
+    pub fn cancel_on(&mut self, flag: std::sync::Arc<std::sync::atomic::AtomicBool>) {
+        if let Inner::Video(v) = &mut self.inner {
+            v.cancel = Some(flag);
+        }
     }
 
     /// The input this capture reads.
@@ -236,10 +193,30 @@ impl Capture {
 
     /// The next frame, `Ok(None)` at the end of the input. After an error the capture is done.
     pub fn next_frame(&mut self) -> Result<Option<Frame>, CaptureError> {
-        match &mut self.inner {
-            Inner::Video(v) => v.next_frame(),
-            Inner::Images(i) => i.next_frame(),
+        let frame = match &mut self.inner {
+            Inner::Video(v) => v.next_frame()?,
+            Inner::Images(i) => i.next_frame()?,
+        };
+        match frame {
+            Some(Frame {
+                index,
+                corrupt: Some(reason),
+                ..
+            }) if self.strict => Err(CaptureError::Corrupt {
+                path: self.corrupt_source(index),
+                index,
+                reason,
+            }),
+            frame => Ok(frame),
         }
+    }
+
+    /// The file a corrupt frame came from: the image itself, or the video.
+    fn corrupt_source(&self, index: u64) -> PathBuf {
+        self.image_files()
+            .and_then(|files| files.get(index as usize))
+            .unwrap_or(&self.path)
+            .clone()
     }
 
     /// Advances past `n` frames without copying (video) or decoding (images) them; returns how
@@ -283,11 +260,4 @@ impl Iterator for Capture {
     fn next(&mut self) -> Option<Self::Item> {
         self.next_frame().transpose()
     }
-}
-
-/// Initializes GStreamer once; safe to call from anywhere.
-pub fn init() -> Result<(), String> {
-    static INIT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
-    INIT.get_or_init(|| gstreamer::init().map_err(|e| format!("cannot initialise GStreamer: {e}")))
-        .clone()
 }

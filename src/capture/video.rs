@@ -11,8 +11,8 @@ use gstreamer_app as gst_app;
 use gstreamer_video as gst_video;
 use gstreamer_video::prelude::*;
 
-use super::bus::{watch_bus, BusEvent, PipelineError};
-use super::{CaptureError, Frame, Settings, SourceKind, StreamInfo, POLL};
+use super::{CaptureError, Frame, PixelFormat, Pixels, Settings, SourceKind, StreamInfo, POLL};
+use crate::gst::{watch_bus, BusEvent, PipelineError};
 
 /// A decoded stream that ends this much (or three frames, if more) before the container's
 /// duration is reported as truncated. Looser than a frame because containers round durations
@@ -41,6 +41,10 @@ pub(super) struct VideoSource {
     /// When every streaming task was first seen paused with no frame and no EOS.
     stalled_since: Option<std::time::Instant>,
     done: bool,
+    /// Raised by whoever runs the capture to stop a wait for the next sample.
+    pub(super) cancel: Option<Arc<AtomicBool>>,
+    /// Hand out the decoder's buffers mapped instead of copying them.
+    zero_copy: bool,
 }
 
 impl VideoSource {
@@ -126,6 +130,8 @@ impl VideoSource {
             pending: None,
             stalled_since: None,
             done: false,
+            cancel: None,
+            zero_copy: settings.zero_copy,
         };
         if source.pipeline.set_state(gst::State::Playing).is_err() {
             // The reason is on the bus.
@@ -175,6 +181,17 @@ impl VideoSource {
             return Ok(None);
         }
         loop {
+            if self
+                .cancel
+                .as_ref()
+                .is_some_and(|c| c.load(Ordering::SeqCst))
+            {
+                self.finish();
+                return Err(CaptureError::Cancelled {
+                    path: self.path.clone(),
+                    frames: self.index,
+                });
+            }
             let wait = if self.pending.is_some() {
                 gst::ClockTime::ZERO
             } else {
@@ -309,6 +326,23 @@ impl VideoSource {
             )));
         }
         tracing::trace!(index, pts_ms = pts.as_secs_f64() * 1e3, "decoded frame");
+        // Decoders mark a frame they could only partly reconstruct (a damaged slice, a missing
+        // reference) instead of dropping it: such pixels are concealment, not a picture.
+        let corrupt = buffer
+            .flags()
+            .contains(gst::BufferFlags::CORRUPTED)
+            .then(|| "the decoder marked the frame corrupted".to_string());
+        let offset = info.offset()[0];
+        let data = if self.zero_copy && offset == 0 {
+            drop(vframe);
+            let owned = sample.buffer_owned().expect("timing() checked the buffer");
+            let mapped = owned
+                .into_mapped_buffer_readable()
+                .map_err(|_| self.decode_error(&format!("cannot map frame {index}")))?;
+            Pixels::Mapped(mapped)
+        } else {
+            Pixels::Host(plane[..size].to_vec())
+        };
         Ok(Frame {
             index,
             pts,
@@ -316,7 +350,10 @@ impl VideoSource {
             width,
             height,
             stride,
-            data: plane[..size].to_vec(),
+            format: PixelFormat::Rgb,
+            data,
+            captured: std::time::Instant::now(),
+            corrupt,
         })
     }
 

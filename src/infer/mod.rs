@@ -7,13 +7,18 @@
 //! [`Classifier`] serves one thread. Fails with an [`InferError`] naming the model file.
 //! ONNX Runtime is loaded once per process from `ORT_DYLIB_PATH` ([`runtime`]).
 
+mod backend_args;
 mod classifier;
 pub mod contract;
 mod error;
 mod options;
 pub mod runtime;
+mod scorer;
 pub mod softmax;
+pub mod stage;
 
+pub use backend_args::{bundled, model_or_bundled, BackendArgs, DEFAULT_MODEL};
 pub use classifier::Classifier;
 pub use error::InferError;
 pub use options::{ClassifierOptions, ExecutionProvider, DEFAULT_INTRA_THREADS};
+pub use scorer::Scorer;

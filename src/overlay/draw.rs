@@ -29,8 +29,9 @@ pub fn ring(
     fill_rect(img, x1 - t, y0, x1, y1, colour);
 }
 
-/// 3×5 glyphs for digits, `.`, `%` and `p`; bit 2 is the left column.
-const GLYPHS: [(char, [u8; 5]); 13] = [
+/// 3×5 glyphs for digits, `.`, `-`, `%` and `p`; bit 2 is the left column.
+const GLYPHS: [(char, [u8; 5]); 14] = [
+    ('-', [0b000, 0b000, 0b111, 0b000, 0b000]),
     ('0', [0b111, 0b101, 0b101, 0b101, 0b111]),
     ('1', [0b010, 0b110, 0b010, 0b010, 0b111]),
     ('2', [0b111, 0b001, 0b111, 0b100, 0b111]),
@@ -65,6 +66,22 @@ pub fn text(img: &mut RgbImage, x: i64, y: i64, scale: i64, text: &str, colour: 
         cx += 4 * scale;
     }
     cx
+}
+
+/// Draws capital-letter `text` as tall as [`text`]'s digits at `scale` (the 5×7 font), from
+/// top-left (`x`, `y`), clipped to the image. Returns the x after the text.
+pub fn label(img: &mut RgbImage, x: i64, y: i64, scale: i64, text: &str, colour: [u8; 3]) -> i64 {
+    use crate::synth::font;
+    let s = (5 * scale / 7).max(1) as u32;
+    let (x0, y0) = (x.max(0) as u32, y.max(0) as u32);
+    let clip = crate::synth::layout::Rect {
+        x: 0,
+        y: 0,
+        w: img.width(),
+        h: img.height(),
+    };
+    font::draw_text(img, text, x0, y0, s, image::Rgb(colour), clip);
+    x + i64::from(font::text_width(text, s))
 }
 
 /// The timeline summary of column `c` of `columns`: frames `[c·n/columns, (c+1)·n/columns)`

@@ -13,11 +13,14 @@
 //!   per column, flagged stretches in [`ALERT`]) with a cursor at the current frame.
 
 pub mod draw;
+mod timeline;
+
+pub use timeline::Timeline;
 
 use image::RgbImage;
 
 use crate::capture::Frame;
-use crate::preprocess::ContentArea;
+use crate::preprocess::{ContentArea, FrameStatus};
 
 /// Border and flagged-timeline colour: amber, which stands out from pink/red mucosa.
 pub const ALERT: [u8; 3] = [255, 176, 0];
@@ -29,6 +32,8 @@ const STRIP_BG: [u8; 3] = [28, 28, 32];
 const TRACK: [u8; 3] = [60, 60, 68];
 const WHITE: [u8; 3] = [240, 240, 240];
 const ACTIVE: [u8; 3] = [60, 200, 90];
+/// The "AI active" dot of a frame the model did not score.
+const INACTIVE: [u8; 3] = [110, 110, 118];
 
 /// Border thickness as a fraction of the frame's short side (0 = none).
 pub const DEFAULT_BORDER_FRACTION: f32 = 0.015;
@@ -61,15 +66,26 @@ pub struct FrameScore {
     pub p: f32,
     pub smoothed: f32,
     pub flagged: bool,
+    /// What became of the frame; only `Ok` frames were scored by the model.
+    pub status: FrameStatus,
 }
 
-/// Draws annotated frames for one study.
+/// What the strip says instead of a score for a frame the model did not see.
+pub fn status_label(status: FrameStatus) -> Option<&'static str> {
+    match status {
+        FrameStatus::Ok => None,
+        FrameStatus::NoArea => Some("NO IMAGE AREA"),
+        FrameStatus::Saturated => Some("WHITE-OUT - NOT ANALYSED"),
+        FrameStatus::Uniform => Some("NO PICTURE - NOT ANALYSED"),
+        FrameStatus::Corrupt => Some("CORRUPT FRAME - NOT ANALYSED"),
+    }
+}
+
+/// Draws annotated frames: the per-frame drawing (mask, border, status, gauge) and, for a
+/// recorded study, its [`Timeline`] in the strip.
 pub struct Overlay {
     settings: Settings,
-    smoothed: Vec<f32>,
-    flagged: Vec<bool>,
-    /// Timeline columns, computed for the first frame width seen.
-    columns: Option<(u32, Vec<(f32, bool)>)>,
+    timeline: Option<Timeline>,
 }
 
 impl Overlay {
@@ -77,9 +93,15 @@ impl Overlay {
     pub fn new(settings: Settings, smoothed: Vec<f32>, flagged: Vec<bool>) -> Self {
         Self {
             settings,
-            smoothed,
-            flagged,
-            columns: None,
+            timeline: Some(Timeline::new(smoothed, flagged, settings.threshold)),
+        }
+    }
+
+    /// An overlay without a study timeline (live video: the future is unknown).
+    pub fn per_frame(settings: Settings) -> Self {
+        Self {
+            settings,
+            timeline: None,
         }
     }
 
@@ -143,15 +165,20 @@ impl Overlay {
         draw::fill_rect(img, 0, top, w, h, STRIP_BG);
         let pad = (sh / 6).max(2);
         let scale = ((sh - 2 * pad) / 6).max(1);
-        // "AI active" dot.
+        // "AI active" dot: grey for a frame the model did not score.
         let dot = sh / 3;
+        let active = if score.status == FrameStatus::Ok {
+            ACTIVE
+        } else {
+            INACTIVE
+        };
         draw::fill_rect(
             img,
             pad,
             top + sh / 2 - dot / 2,
             pad + dot,
             top + sh / 2 + dot / 2,
-            ACTIVE,
+            active,
         );
         // Gauge: the smoothed probability, threshold marked, value printed.
         let gx0 = pad * 2 + dot;
@@ -163,46 +190,38 @@ impl Overlay {
         draw::fill_rect(img, gx0, gy0, gx0 + fill, gy1, colour);
         let tx = gx0 + (self.settings.threshold as f64 * gauge_w as f64).round() as i64;
         draw::fill_rect(img, tx - 1, gy0 - pad / 2, tx + 1, gy1 + pad / 2, WHITE);
-        let label = format!("{:.2}", score.smoothed.clamp(0.0, 1.0));
         let text_x = gx0 + gauge_w + pad;
-        let text_end = draw::text(
-            img,
-            text_x,
-            top + (sh - 5 * scale) / 2,
-            scale,
-            &label,
-            WHITE,
-        );
-        // Timeline of the whole study with a cursor.
-        let tl0 = text_end + pad;
-        let tl1 = w - pad;
-        if tl1 - tl0 < 8 {
+        let text_end = if score.smoothed.is_nan() {
+            draw::text(
+                img,
+                text_x,
+                top + (sh - 5 * scale) / 2,
+                scale,
+                "-.--",
+                WHITE,
+            )
+        } else {
+            let label = format!("{:.2}", score.smoothed.clamp(0.0, 1.0));
+            draw::text(
+                img,
+                text_x,
+                top + (sh - 5 * scale) / 2,
+                scale,
+                &label,
+                WHITE,
+            )
+        };
+        if let Some(label) =
+            status_label(score.status).filter(|_| score.status != FrameStatus::NoArea)
+        {
+            // Over the frame's timeline, where the reader looks for the score.
+            let y = top + (sh - 5 * scale) / 2;
+            draw::label(img, text_end + pad, y, scale, label, WHITE);
             return;
         }
-        let columns = (tl1 - tl0) as usize;
-        if self
-            .columns
-            .as_ref()
-            .is_none_or(|(cw, _)| *cw as usize != columns)
-        {
-            let summary = draw::column_summary(&self.smoothed, &self.flagged, columns);
-            self.columns = Some((columns as u32, summary));
+        if let Some(timeline) = &mut self.timeline {
+            timeline.draw(img, index, (text_end + pad, w - pad), (gy0, gy1), top);
         }
-        let (_, summary) = self.columns.as_ref().expect("set above");
-        draw::fill_rect(img, tl0, gy0, tl1, gy1, TRACK);
-        let track_h = (gy1 - gy0) as f64;
-        for (c, &(peak, flagged)) in summary.iter().enumerate() {
-            let bar = (peak.clamp(0.0, 1.0) as f64 * track_h).round() as i64;
-            let x = tl0 + c as i64;
-            let colour = if flagged { ALERT } else { CALM };
-            draw::fill_rect(img, x, gy1 - bar, x + 1, gy1, colour);
-        }
-        let ty = gy1 - (self.settings.threshold as f64 * track_h).round() as i64;
-        for x in (tl0..tl1).step_by(4) {
-            draw::fill_rect(img, x, ty, x + 2, ty + 1, WHITE);
-        }
-        let cursor = tl0 + draw::column_of(index, self.smoothed.len() as u64, columns) as i64;
-        draw::fill_rect(img, cursor - 1, top + 1, cursor + 1, h - 1, WHITE);
     }
 }
 
@@ -241,6 +260,7 @@ mod tests {
             p: 0.1,
             smoothed: 0.1,
             flagged: false,
+            status: FrameStatus::Ok,
         };
         let out = overlay.process(&frame, Some(&area), calm);
         assert_eq!(out.dimensions(), overlay.output_size(160, 90));
@@ -271,6 +291,7 @@ mod tests {
             p: 0.9,
             smoothed: 0.9,
             flagged: true,
+            status: FrameStatus::Ok,
         };
         let out = overlay.process(&frame, Some(&area), hot);
         let (x, y) = (b.x as u32 - 1, (b.y + b.height / 2) as u32);

@@ -35,6 +35,7 @@
 
 use super::crop::Rect;
 use super::frame::Plane;
+use super::hull::fill_convex;
 
 /// Default brightness at or below which a pixel counts as black border.
 ///
@@ -209,6 +210,28 @@ impl ContentArea {
             .sum()
     }
 
+    /// The pixels in both areas (`None` when they share none or come from other frame sizes).
+    pub fn intersection(&self, other: &ContentArea) -> Option<ContentArea> {
+        if self.frame_size() != other.frame_size() {
+            return None;
+        }
+        let row_spans = (0..self.frame_height)
+            .map(|y| {
+                let (a, b) = (self.span(y), other.span(y));
+                let span = Span {
+                    start: a.start.max(b.start),
+                    end: a.end.min(b.end),
+                };
+                if span.is_empty() {
+                    Span::default()
+                } else {
+                    span
+                }
+            })
+            .collect();
+        Self::from_row_spans(self.frame_width, self.frame_height, row_spans)
+    }
+
     /// Whether the area is the whole frame (no border to mask).
     pub fn covers_frame(&self) -> bool {
         self.pixel_count() == self.frame_width * self.frame_height
@@ -276,80 +299,6 @@ impl CellGrid {
             None => Span::default(),
         }
     }
-}
-
-/// Row spans of the convex hull of the end pixels of `row_spans` (one span per frame row).
-fn fill_convex(row_spans: &[Span]) -> Vec<Span> {
-    let mut points: Vec<(i64, i64)> = Vec::new();
-    for (y, span) in row_spans.iter().enumerate() {
-        if !span.is_empty() {
-            points.push((span.start as i64, y as i64));
-            points.push((span.end as i64 - 1, y as i64));
-        }
-    }
-    let hull = convex_hull(points);
-    let mut filled = vec![Span::default(); row_spans.len()];
-    let Some(&(_, first)) = hull.iter().min_by_key(|p| p.1) else {
-        return filled;
-    };
-    let last = hull.iter().map(|p| p.1).max().unwrap_or(first);
-    for y in first..=last {
-        let (mut lo, mut hi) = (i64::MAX, i64::MIN);
-        for (i, &a) in hull.iter().enumerate() {
-            let b = hull[(i + 1) % hull.len()];
-            if y < a.1.min(b.1) || y > a.1.max(b.1) {
-                continue;
-            }
-            if a.1 == b.1 {
-                lo = lo.min(a.0.min(b.0));
-                hi = hi.max(a.0.max(b.0));
-                continue;
-            }
-            // x on edge a→b at row y, as the fraction num / den (den > 0).
-            let num = a.0 * (b.1 - a.1) + (b.0 - a.0) * (y - a.1);
-            let den = b.1 - a.1;
-            let (num, den) = if den < 0 { (-num, -den) } else { (num, den) };
-            lo = lo.min(num.div_euclid(den) + i64::from(num.rem_euclid(den) != 0));
-            hi = hi.max(num.div_euclid(den));
-        }
-        if lo <= hi {
-            filled[y as usize] = Span {
-                start: lo as usize,
-                end: hi as usize + 1,
-            };
-        }
-    }
-    filled
-}
-
-/// Convex hull of `points` (Andrew's monotone chain), counter-clockwise without collinear
-/// points; a single point or a segment comes back as its one or two distinct points.
-fn convex_hull(mut points: Vec<(i64, i64)>) -> Vec<(i64, i64)> {
-    points.sort_unstable();
-    points.dedup();
-    if points.len() < 3 {
-        return points;
-    }
-    let cross = |o: (i64, i64), a: (i64, i64), b: (i64, i64)| {
-        (a.0 - o.0) * (b.1 - o.1) - (a.1 - o.1) * (b.0 - o.0)
-    };
-    let mut hull: Vec<(i64, i64)> = Vec::with_capacity(2 * points.len());
-    for pass in [
-        points.as_slice(),
-        &points.iter().rev().copied().collect::<Vec<_>>(),
-    ] {
-        let floor = hull.len();
-        for &p in pass {
-            while hull.len() >= floor + 2
-                && cross(hull[hull.len() - 2], hull[hull.len() - 1], p) <= 0
-            {
-                hull.pop();
-            }
-            hull.push(p);
-        }
-        hull.pop();
-    }
-    hull
 }
 
 /// The largest 4-connected group of `true` cells (first in raster order on ties) as a mask,

@@ -4,7 +4,7 @@
 //! Pixel `(x, y)` covers `[x, x + 1) × [y, y + 1)`; integer rectangles are half-open.
 
 /// An axis-aligned rectangle of whole pixels, `[x, x + width) × [y, y + height)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Rect {
     pub x: usize,
     pub y: usize,

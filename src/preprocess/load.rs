@@ -1,20 +1,26 @@
 //! Reading still images: PNG, JPEG and PPM (any PNM), recognized by content, not by name.
 
-use std::fs::File;
-use std::io::{BufRead, BufReader, Seek};
+use std::io::{BufRead, Cursor, Seek};
 use std::path::Path;
 
 use image::{ImageFormat, ImageReader, RgbImage};
 
 use super::PreprocessError;
+use crate::capture::integrity;
 
 /// Reads the image at `path` as 8-bit RGB (grey and alpha are converted, alpha dropped).
+/// A file that fails the [`integrity`] checks (truncated JPEG or PNG, bad CRC) is an error:
+/// decoders would fill the missing part with gray and return a picture.
 pub fn read_rgb(path: &Path) -> Result<RgbImage, PreprocessError> {
-    let file = File::open(path).map_err(|source| PreprocessError::Read {
+    let bytes = std::fs::read(path).map_err(|source| PreprocessError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    decode_rgb(BufReader::new(file)).map_err(|e| e.at(path))
+    integrity::check(&bytes).map_err(|reason| PreprocessError::Damaged {
+        path: path.to_path_buf(),
+        reason,
+    })?;
+    decode_rgb(Cursor::new(bytes)).map_err(|e| e.at(path))
 }
 
 /// Decodes an image from a reader; errors carry no path (see [`read_rgb`]).
@@ -53,6 +59,24 @@ mod tests {
         let ppm = b"P6\n2 1\n255\n\x01\x02\x03\xff\x80\x00";
         let img = decode_rgb(Cursor::new(&ppm[..])).unwrap();
         assert_eq!(img.as_raw(), &[1, 2, 3, 255, 128, 0]);
+    }
+
+    #[test]
+    fn a_truncated_file_is_damaged_not_a_gray_picture() {
+        let dir = std::env::temp_dir().join(format!("endoscan-load-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let img = RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8 * 3, y as u8 * 4, 77]));
+        let path = dir.join("cut.png");
+        img.save(&path).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(read_rgb(&path).is_ok());
+        std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+        let err = read_rgb(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("cut.png") && err.contains("truncated"),
+            "{err}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

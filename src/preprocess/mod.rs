@@ -16,11 +16,16 @@
 pub mod area;
 pub mod crop;
 pub mod frame;
+mod hull;
 pub mod load;
 pub mod normalize;
 pub mod resize;
+pub mod screen;
+pub mod stage;
+mod status;
 #[cfg(test)]
 mod testframes;
+pub mod tracker;
 
 use std::path::{Path, PathBuf};
 
@@ -31,6 +36,9 @@ pub use crop::{Crop, Rect};
 pub use frame::{Plane, RgbView};
 pub use load::read_rgb;
 pub use normalize::{normalize_batch, normalize_into};
+pub use screen::{Look, Screening};
+pub use stage::{ModelInput, Prepare};
+pub use tracker::{AreaTracker, FrameStatus, Located, TrackerSettings};
 
 use crate::model::{ModelMetadata, Normalization};
 
@@ -51,6 +59,8 @@ pub enum PreprocessError {
         path: PathBuf,
         found: Option<String>,
     },
+    #[error("{}: corrupt or unsupported image ({reason})", .path.display())]
+    Damaged { path: PathBuf, reason: String },
     #[error("{}: corrupt or unsupported image", .path.display())]
     Decode {
         path: PathBuf,
@@ -90,8 +100,10 @@ pub enum PreprocessError {
 impl PreprocessError {
     /// The same error, naming `path` as the file it is about (file errors only).
     pub fn at(mut self, file: &Path) -> Self {
-        if let Self::Read { path, .. } | Self::Format { path, .. } | Self::Decode { path, .. } =
-            &mut self
+        if let Self::Read { path, .. }
+        | Self::Format { path, .. }
+        | Self::Decode { path, .. }
+        | Self::Damaged { path, .. } = &mut self
         {
             *path = file.to_path_buf();
         }

@@ -2,8 +2,9 @@
 //!
 //! Runs after smoothing, because a frame's flag depends on frames after it. Decoding runs on
 //! its own thread; overlay and thumbnails on the caller's; x264 on GStreamer's threads. The
-//! content area comes from the same [`AreaTracker`] rule as pass 1, so both passes see the
-//! same areas. Every frame is written; the count is checked against pass 1.
+//! content area comes from the same fail-closed [`AreaTracker`] rule as pass 1, so both passes
+//! see the same areas. Every frame is written; the count is checked against pass 1. A frame
+//! without a trusted area or marked corrupt is written black, with its status in the strip.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,11 +14,11 @@ use anyhow::{bail, Context};
 use crossbeam_channel::bounded;
 use image::RgbImage;
 
-use super::area::AreaTracker;
-use super::checkpoint::Scored;
 use crate::capture::{self, Capture, Frame};
+use crate::infer::stage::ScoredFrame;
 use crate::overlay::{self, FrameScore, Overlay};
-use crate::preprocess::{AreaSettings, ContentArea};
+use crate::pipeline::{first_error, Runner, StageHandle};
+use crate::preprocess::{AreaTracker, ContentArea, Located, Rect, TrackerSettings};
 use crate::sink::{self, VideoSink};
 use crate::smooth::Smoothed;
 
@@ -27,9 +28,10 @@ pub const THUMBNAIL_SIDE: u32 = 256;
 /// What pass 2 needs besides the input.
 pub struct AnnotateJob<'a> {
     pub capture: capture::Settings,
-    pub area: AreaSettings,
-    pub area_block: usize,
-    pub scores: &'a [Scored],
+    pub tracker: TrackerSettings,
+    /// How long the decoder or the encoder may stay on one frame before the pass stops.
+    pub stall_after: std::time::Duration,
+    pub scores: &'a [ScoredFrame],
     pub smoothed: &'a Smoothed,
     pub overlay: overlay::Settings,
     pub sink: sink::Settings,
@@ -39,101 +41,166 @@ pub struct AnnotateJob<'a> {
     pub thumbnails: BTreeMap<u64, PathBuf>,
 }
 
-/// Frames written to the video (or visited, without one).
-pub fn annotate(input: &Path, job: AnnotateJob<'_>, progress: &dyn Fn(u64)) -> anyhow::Result<u64> {
+/// What pass 2 wrote.
+#[derive(Debug, Default)]
+pub struct Annotated {
+    /// Frames written to the video (or visited, without one).
+    pub frames: u64,
+    /// Each thumbnail's frame index → the frame rectangle it shows (before scaling).
+    pub thumbnail_sources: BTreeMap<u64, Rect>,
+}
+
+/// Runs pass 2 over `input`: decode on a stage thread, draw and encode on the caller's, a
+/// watchdog beside them; a stalled decoder or encoder stops the pass with an error naming it.
+pub fn annotate(
+    input: &Path,
+    job: AnnotateJob<'_>,
+    progress: &dyn Fn(u64),
+) -> anyhow::Result<Annotated> {
+    let runner = Runner::new(input.display().to_string(), job.stall_after);
     let mut capture = Capture::open(input, job.capture)?;
+    capture.cancel_on(runner.stop_flag());
     let fps = capture.info().fps;
     let (tx, rx) = bounded::<Frame>(4);
     std::thread::scope(|s| {
-        let decode = std::thread::Builder::new()
-            .name("decode-2".into())
-            .spawn_scoped(s, move || -> Result<(), capture::CaptureError> {
-                while let Some(frame) = capture.next_frame()? {
-                    if tx.send(frame).is_err() {
-                        break;
-                    }
-                }
-                Ok(())
-            })
-            .expect("spawn decode thread");
-        let result = draw_all(rx, &job, fps, progress);
-        let decoded = decode.join().expect("decode thread does not panic");
-        // A decode error explains a short video better than the count check does.
-        decoded?;
-        result
+        let (decode, draw) = (runner.stage("decode"), runner.stage("annotate"));
+        let watchdog = runner.watchdog(s);
+        let capture = &mut capture;
+        let decoded = s.spawn(move || capture::stage::decode(&decode, capture, &tx));
+        let drawn = draw_all(&runner, &draw, &rx, &job, fps, progress);
+        drop(rx);
+        let decoded = decoded.join().expect("decode stage does not panic");
+        runner.finish();
+        watchdog.join().expect("the watchdog does not panic");
+        // A stall, then a decode error, explain a short video better than the count check.
+        let results = vec![
+            decoded.map(|_| ()).map_err(anyhow::Error::from),
+            drawn
+                .as_ref()
+                .map(|_| ())
+                .map_err(|e| anyhow::anyhow!("{e:#}")),
+        ];
+        match first_error(&runner, results) {
+            Some(e) => Err(e),
+            None => drawn,
+        }
     })
 }
 
+/// Pass 2's drawing side: the tracker, the overlay, the lazily opened video sink.
+struct Drawer<'j, 'r> {
+    job: &'j AnnotateJob<'j>,
+    runner: &'r Runner,
+    fps: Option<f64>,
+    tracker: AreaTracker,
+    overlay: Overlay,
+    video: Option<VideoSink>,
+    done: Annotated,
+}
+
+impl<'j, 'r> Drawer<'j, 'r> {
+    fn new(job: &'j AnnotateJob<'j>, runner: &'r Runner, fps: Option<f64>) -> Self {
+        let overlay = Overlay::new(
+            job.overlay,
+            job.smoothed.smoothed.clone(),
+            job.smoothed.flagged.clone(),
+        );
+        Self {
+            job,
+            runner,
+            fps,
+            tracker: AreaTracker::new(job.tracker),
+            overlay,
+            video: None,
+            done: Annotated::default(),
+        }
+    }
+
+    /// Writes one located frame's thumbnail (if it has one) and annotated video frame.
+    fn draw(&mut self, located: Located) -> anyhow::Result<()> {
+        let Located { frame, area, .. } = located;
+        let job = self.job;
+        let i = frame.index as usize;
+        let Some(score) = job.scores.get(i) else {
+            bail!(
+                "pass 2 decoded frame {} but pass 1 scored only {} frames",
+                frame.index,
+                job.scores.len()
+            );
+        };
+        if let Some(path) = job.thumbnails.get(&frame.index) {
+            let source = write_thumbnail(&frame, area.as_deref(), path)?;
+            self.done.thumbnail_sources.insert(frame.index, source);
+        }
+        if let Some(path) = job.video {
+            let score = FrameScore {
+                p: score.p,
+                smoothed: job.smoothed.smoothed[i],
+                flagged: job.smoothed.flagged[i],
+                status: score.status,
+            };
+            let img = self.overlay.process(&frame, area.as_deref(), score);
+            self.encode(path, img, &frame)?;
+        }
+        self.done.frames += 1;
+        Ok(())
+    }
+
+    /// Encodes an annotated image, opening the video at the first one.
+    fn encode(&mut self, path: &Path, img: RgbImage, frame: &Frame) -> anyhow::Result<()> {
+        if self.video.is_none() {
+            let (w, h) = img.dimensions();
+            let sink = VideoSink::new(path, w, h, self.fps.unwrap_or(30.0), self.job.sink)?;
+            self.runner.on_abort(sink.aborter());
+            self.video = Some(sink);
+        }
+        let sink = self.video.as_mut().expect("opened above");
+        let (w, h) = sink.size();
+        let img = if img.dimensions() == (w, h) {
+            img
+        } else {
+            overlay::draw::fit_into(&img, w, h)
+        };
+        sink.push(&img, frame.pts, frame.duration)?;
+        Ok(())
+    }
+}
+
 fn draw_all(
-    rx: crossbeam_channel::Receiver<Frame>,
+    runner: &Runner,
+    stage: &StageHandle<'_>,
+    rx: &crossbeam_channel::Receiver<Frame>,
     job: &AnnotateJob<'_>,
     fps: Option<f64>,
     progress: &dyn Fn(u64),
-) -> anyhow::Result<u64> {
-    let mut tracker = AreaTracker::new(job.area, job.area_block);
-    let mut overlay = Overlay::new(
-        job.overlay,
-        job.smoothed.smoothed.clone(),
-        job.smoothed.flagged.clone(),
-    );
-    let mut video: Option<VideoSink> = None;
-    let mut written = 0u64;
-    let mut handle =
-        |frame: Frame, area: Option<std::sync::Arc<ContentArea>>| -> anyhow::Result<()> {
-            let i = frame.index as usize;
-            let Some(score) = job.scores.get(i) else {
-                bail!(
-                    "pass 2 decoded frame {} but pass 1 scored only {} frames",
-                    frame.index,
-                    job.scores.len()
-                );
-            };
-            if let Some(path) = job.thumbnails.get(&frame.index) {
-                write_thumbnail(&frame, area.as_deref(), path)?;
-            }
-            if let Some(path) = job.video {
-                let img = overlay.process(
-                    &frame,
-                    area.as_deref(),
-                    FrameScore {
-                        p: score.p,
-                        smoothed: job.smoothed.smoothed[i],
-                        flagged: job.smoothed.flagged[i],
-                    },
-                );
-                if video.is_none() {
-                    let (w, h) = img.dimensions();
-                    video = Some(VideoSink::new(path, w, h, fps.unwrap_or(30.0), job.sink)?);
-                }
-                let sink = video.as_mut().expect("opened above");
-                let (w, h) = sink.size();
-                let img = if img.dimensions() == (w, h) {
-                    img
-                } else {
-                    overlay::draw::fit_into(&img, w, h)
-                };
-                sink.push(&img, frame.pts, frame.duration)?;
-            }
-            written += 1;
-            progress(written);
-            Ok(())
-        };
-    for frame in rx.iter() {
-        for (f, a) in tracker.push(frame) {
-            handle(f, a)?;
+) -> anyhow::Result<Annotated> {
+    let mut d = Drawer::new(job, runner, fps);
+    let draw = |d: &mut Drawer, located: Vec<Located>| -> anyhow::Result<()> {
+        for l in located {
+            stage.work(|| d.draw(l))?;
+            stage.count(1);
+            progress(d.done.frames);
         }
+        Ok(())
+    };
+    while let Some(frame) = stage.recv(rx) {
+        let located = stage.work(|| d.tracker.push(frame));
+        draw(&mut d, located)?;
     }
-    for (f, a) in tracker.finish() {
-        handle(f, a)?;
+    if stage.stopped() {
+        bail!("pass 2 stopped before the end of the input");
     }
-    if let Some(sink) = video {
-        sink.finish()?;
+    let located = stage.work(|| d.tracker.finish());
+    draw(&mut d, located)?;
+    if let Some(sink) = d.video.take() {
+        stage.work(|| sink.finish())?;
     }
-    Ok(written)
+    Ok(d.done)
 }
 
-/// The frame's image area (masked, bounding box) scaled to at most [`THUMBNAIL_SIDE`], as PNG.
-fn write_thumbnail(frame: &Frame, area: Option<&ContentArea>, path: &Path) -> anyhow::Result<()> {
+/// The frame's image area (masked, bounding box) scaled to at most [`THUMBNAIL_SIDE`], as PNG;
+/// returns the frame rectangle the thumbnail shows.
+fn write_thumbnail(frame: &Frame, area: Option<&ContentArea>, path: &Path) -> anyhow::Result<Rect> {
     let img = masked_area(frame, area);
     let (w, h) = img.dimensions();
     let scale = (THUMBNAIL_SIDE as f64 / w.max(h) as f64).min(1.0);
@@ -144,7 +211,16 @@ fn write_thumbnail(frame: &Frame, area: Option<&ContentArea>, path: &Path) -> an
     let thumb = image::imageops::resize(&img, tw, th, image::imageops::FilterType::Triangle);
     thumb
         .save_with_format(path, image::ImageFormat::Png)
-        .with_context(|| format!("{}: cannot write thumbnail", path.display()))
+        .with_context(|| format!("{}: cannot write thumbnail", path.display()))?;
+    let source = area
+        .filter(|a| a.frame_size() == (frame.width as usize, frame.height as usize))
+        .map(|a| a.bounds());
+    Ok(source.unwrap_or(Rect {
+        x: 0,
+        y: 0,
+        width: 0,
+        height: 0,
+    }))
 }
 
 /// The area's bounding box with everything outside the area black; black frame without area.

@@ -1,6 +1,6 @@
 //! Scores on disk while a study runs, and the checkpoint that `--resume` continues from.
 //!
-//! `scores.csv` (`frame,pts_ms,p_positive,image_area`) gets one row per scored frame, appended
+//! `scores.csv` (`frame,pts_ms,p_positive,status`) gets one row per scored frame, appended
 //! a batch at a time and synced; then `checkpoint.json` is replaced atomically with the number
 //! of rows that are safely on disk and what they were computed from (input, model, batch,
 //! preprocessing). On `--resume` the checkpoint must match the new run exactly; rows past the
@@ -16,42 +16,15 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 
+use crate::infer::stage::ScoredFrame;
+pub use crate::infer::stage::{round_ms, round_p};
+use crate::preprocess::FrameStatus;
+
 pub const SCORES_FILE: &str = "scores.csv";
 pub const CHECKPOINT_FILE: &str = "checkpoint.json";
-const SCORES_HEADER: &str = "frame,pts_ms,p_positive,image_area";
-
-/// One scored frame, with values as they are stored.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Scored {
-    pub index: u64,
-    pub pts_ms: f64,
-    pub p: f32,
-    /// Whether an image area was found (frames without one score 0).
-    pub image_area: bool,
-}
-
-impl Scored {
-    /// The same values rounded as they are written (3 decimals for ms, 6 for probabilities).
-    pub fn rounded(self) -> Self {
-        Self {
-            pts_ms: round_ms(self.pts_ms),
-            p: round_p(self.p),
-            ..self
-        }
-    }
-}
-
-/// `pts_ms` as written and read back.
-pub fn round_ms(ms: f64) -> f64 {
-    format!("{ms:.3}")
-        .parse()
-        .expect("a formatted float parses")
-}
-
-/// A probability as written and read back.
-pub fn round_p(p: f32) -> f32 {
-    format!("{p:.6}").parse().expect("a formatted float parses")
-}
+const SCORES_HEADER: &str = "frame,pts_ms,p_positive,status";
+/// Version of the checkpoint format (2: the status column).
+const CHECKPOINT_VERSION: u32 = 2;
 
 /// What the scores were computed from; a resumed run must match every field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,7 +79,10 @@ impl ScoreLog {
     /// Reopens the log in `dir` for `--resume`: checks the checkpoint against `identity`,
     /// returns the rows it covers and a log positioned after them. `Ok(None)` if `dir` has no
     /// checkpoint.
-    pub fn resume(dir: &Path, identity: Identity) -> anyhow::Result<Option<(Self, Vec<Scored>)>> {
+    pub fn resume(
+        dir: &Path,
+        identity: Identity,
+    ) -> anyhow::Result<Option<(Self, Vec<ScoredFrame>)>> {
         let cp_path = dir.join(CHECKPOINT_FILE);
         let text = match std::fs::read_to_string(&cp_path) {
             Ok(t) => t,
@@ -122,6 +98,13 @@ impl ScoreLog {
                 cp_path.display()
             )
         })?;
+        if cp.version != CHECKPOINT_VERSION {
+            bail!(
+                "{}: written by another endoscan version (format {}, this one reads {CHECKPOINT_VERSION}); run without --resume to start over",
+                cp_path.display(),
+                cp.version
+            );
+        }
         check_identity(&cp.identity, &identity).with_context(|| {
             format!(
                 "{}: cannot resume (delete it or run without --resume to start over)",
@@ -146,7 +129,7 @@ impl ScoreLog {
     }
 
     /// Appends rows (already in frame order, continuing the log).
-    pub fn append(&mut self, rows: &[Scored]) -> anyhow::Result<()> {
+    pub fn append(&mut self, rows: &[ScoredFrame]) -> anyhow::Result<()> {
         let path = self.dir.join(SCORES_FILE);
         for r in rows {
             if r.index != self.rows {
@@ -163,7 +146,7 @@ impl ScoreLog {
                 r.index,
                 r.pts_ms,
                 r.p,
-                u8::from(r.image_area)
+                r.status.name()
             )
             .with_context(|| format!("{}: cannot write", path.display()))?;
             self.rows += 1;
@@ -179,7 +162,7 @@ impl ScoreLog {
             .and_then(|_| self.out.get_ref().sync_data())
             .with_context(|| format!("{}: cannot write", path.display()))?;
         let cp = Checkpoint {
-            version: 1,
+            version: CHECKPOINT_VERSION,
             identity: self.identity.clone(),
             frames_done: self.rows,
         };
@@ -219,7 +202,7 @@ fn check_identity(old: &Identity, new: &Identity) -> anyhow::Result<()> {
 }
 
 /// Reads the first `want` rows of a scores file.
-pub fn read_scores<R: BufRead>(reader: R, want: u64) -> anyhow::Result<Vec<Scored>> {
+pub fn read_scores<R: BufRead>(reader: R, want: u64) -> anyhow::Result<Vec<ScoredFrame>> {
     let mut lines = reader.lines();
     match lines.next() {
         Some(Ok(h)) if h == SCORES_HEADER => {}
@@ -253,7 +236,7 @@ pub fn read_scores<R: BufRead>(reader: R, want: u64) -> anyhow::Result<Vec<Score
     Ok(rows)
 }
 
-fn parse_row(line: &str) -> anyhow::Result<Scored> {
+fn parse_row(line: &str) -> anyhow::Result<ScoredFrame> {
     let f: Vec<&str> = line.split(',').collect();
     if f.len() != 4 {
         bail!("expected 4 fields");
@@ -262,15 +245,12 @@ fn parse_row(line: &str) -> anyhow::Result<Scored> {
     if !(0.0..=1.0).contains(&p) {
         bail!("probability {p} is outside [0, 1]");
     }
-    Ok(Scored {
+    Ok(ScoredFrame {
         index: f[0].parse()?,
         pts_ms: f[1].parse()?,
         p,
-        image_area: match f[3] {
-            "1" => true,
-            "0" => false,
-            other => bail!("image_area '{other}' is not 0 or 1"),
-        },
+        status: FrameStatus::parse(f[3])
+            .with_context(|| format!("status '{}' is not a frame status", f[3]))?,
     })
 }
 
@@ -312,12 +292,16 @@ mod tests {
         d
     }
 
-    fn row(i: u64) -> Scored {
-        Scored {
+    fn row(i: u64) -> ScoredFrame {
+        ScoredFrame {
             index: i,
             pts_ms: i as f64 * 33.333333,
             p: 0.1234567,
-            image_area: i.is_multiple_of(2),
+            status: if i.is_multiple_of(2) {
+                FrameStatus::Ok
+            } else {
+                FrameStatus::Corrupt
+            },
         }
     }
 
@@ -360,10 +344,13 @@ mod tests {
 
     #[test]
     fn damaged_scores_are_reported_with_the_line() {
-        let text = "frame,pts_ms,p_positive,image_area\n0,0.000,0.5,1\n1,33.333,x,1\n";
+        let text = "frame,pts_ms,p_positive,status\n0,0.000,0.5,ok\n1,33.333,x,ok\n";
         let err = format!("{:#}", read_scores(text.as_bytes(), 2).unwrap_err());
         assert!(err.contains("line 3"), "{err}");
-        let short = "frame,pts_ms,p_positive,image_area\n0,0.000,0.5,1\n";
+        let short = "frame,pts_ms,p_positive,status\n0,0.000,0.5,ok\n";
+        let bad = "frame,pts_ms,p_positive,status\n0,0.000,0.5,fine\n";
+        let err = format!("{:#}", read_scores(bad.as_bytes(), 1).unwrap_err());
+        assert!(err.contains("'fine'"), "{err}");
         assert!(read_scores(short.as_bytes(), 2).is_err());
         assert_eq!(read_scores(short.as_bytes(), 1).unwrap().len(), 1);
     }

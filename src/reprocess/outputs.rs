@@ -6,7 +6,8 @@ use std::path::Path;
 use anyhow::Context;
 use serde::Serialize;
 
-use super::checkpoint::{write_atomic, Scored};
+use super::checkpoint::write_atomic;
+use crate::infer::stage::ScoredFrame;
 use crate::smooth::{Segment, Smoothed};
 
 pub const FRAMES_FILE: &str = "frames.csv";
@@ -16,24 +17,32 @@ pub const REPORT_FILE: &str = "report.html";
 pub const VIDEO_FILE: &str = "annotated.mp4";
 pub const THUMBNAIL_DIR: &str = "thumbnails";
 
-/// Writes `frames.csv` (`frame,pts_ms,p_positive,p_smoothed,flagged`, one row per frame);
-/// returns the rows written.
+/// Writes `frames.csv` (`frame,pts_ms,p_positive,p_smoothed,flagged,status`, one row per
+/// frame; `p_positive` and `p_smoothed` are empty for frames the model did not score and
+/// smoothing left out); returns the rows written.
 pub fn write_frames_csv(
     path: &Path,
-    scores: &[Scored],
+    scores: &[ScoredFrame],
     smoothed: &Smoothed,
 ) -> anyhow::Result<u64> {
-    let mut text = Vec::with_capacity(40 * (scores.len() + 1));
-    writeln!(text, "frame,pts_ms,p_positive,p_smoothed,flagged").expect("writing to memory");
+    let mut text = Vec::with_capacity(48 * (scores.len() + 1));
+    writeln!(text, "frame,pts_ms,p_positive,p_smoothed,flagged,status").expect("writing to memory");
     for (i, s) in scores.iter().enumerate() {
+        let (p, p_smoothed) = if s.status.is_smoothed() {
+            (
+                format!("{:.6}", s.p),
+                format!("{:.6}", smoothed.smoothed[i]),
+            )
+        } else {
+            (String::new(), String::new())
+        };
         writeln!(
             text,
-            "{},{:.3},{:.6},{:.6},{}",
+            "{},{:.3},{p},{p_smoothed},{},{}",
             s.index,
             s.pts_ms,
-            s.p,
-            smoothed.smoothed[i],
-            u8::from(smoothed.flagged[i])
+            u8::from(smoothed.flagged[i]),
+            s.status.name()
         )
         .expect("writing to memory");
     }
@@ -49,6 +58,8 @@ pub struct SegmentRecord {
     pub segment: Segment,
     /// Relative path of the representative frame's thumbnail, once written.
     pub thumbnail: Option<String>,
+    /// The frame rectangle the thumbnail shows, scaled down (for `endoscan check-masking`).
+    pub thumbnail_source: Option<crate::preprocess::Rect>,
 }
 
 /// `segments.json`.

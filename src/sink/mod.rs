@@ -15,7 +15,7 @@ use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 use gstreamer_video as gst_video;
 
-use crate::capture::{watch_bus, BusEvent, PipelineError};
+use crate::gst::{watch_bus, BusEvent, PipelineError};
 
 /// x264 constant-quality factor (lower is better; 23 is x264's default, visually clean).
 pub const DEFAULT_QUALITY: u32 = 23;
@@ -90,7 +90,7 @@ impl VideoSink {
             path: path.to_path_buf(),
             what,
         };
-        crate::capture::init().map_err(setup)?;
+        crate::gst::init().map_err(setup)?;
         if width == 0 || height == 0 || width % 2 == 1 || height % 2 == 1 {
             return Err(setup(format!(
                 "frame size {width}x{height} must be even and non-zero for H.264 4:2:0"
@@ -179,6 +179,15 @@ impl VideoSink {
     /// Frame size the video was opened with.
     pub fn size(&self) -> (u32, u32) {
         (self.width, self.height)
+    }
+
+    /// A handle that stops the encoder from another thread (a push blocked on a hung encoder
+    /// then returns with an error).
+    pub fn aborter(&self) -> impl Fn() + Send + Sync + 'static {
+        let pipeline = self.pipeline.clone();
+        move || {
+            let _ = pipeline.set_state(gst::State::Null);
+        }
     }
 
     /// Frames pushed so far.

@@ -23,6 +23,7 @@
 //! last frame and time, peak and mean raw probability, and a representative frame (the
 //! highest raw probability, first on ties).
 
+pub mod causal;
 pub mod rule;
 
 use serde::Serialize;
@@ -126,6 +127,49 @@ impl Smoother {
         &self.settings
     }
 
+    /// [`Smoother::process`] on the frames with `keep[i]` only (frames that carry no score —
+    /// corrupt, white-outs — are left out, not taken as 0): their `smoothed` value is NaN,
+    /// and they are flagged when a segment spans them. Frame numbers stay the study's.
+    pub fn process_kept(
+        &self,
+        pts_ms: &[f64],
+        p: &[f32],
+        keep: &[bool],
+    ) -> Result<Smoothed, SmoothError> {
+        if keep.len() != p.len() || keep.iter().all(|&k| k) {
+            return self.process(pts_ms, p);
+        }
+        let kept: Vec<usize> = (0..p.len()).filter(|&i| keep[i]).collect();
+        let sub_pts: Vec<f64> = kept.iter().map(|&i| pts_ms[i]).collect();
+        let sub_p: Vec<f32> = kept.iter().map(|&i| p[i]).collect();
+        let sub = self.process(&sub_pts, &sub_p)?;
+        let mut smoothed = vec![f32::NAN; p.len()];
+        for (&i, &v) in kept.iter().zip(&sub.smoothed) {
+            smoothed[i] = v;
+        }
+        let mut flagged = vec![false; p.len()];
+        let segments = sub
+            .segments
+            .into_iter()
+            .map(|seg| {
+                let (a, b) = (kept[seg.start_frame as usize], kept[seg.end_frame as usize]);
+                flagged[a..=b].iter_mut().for_each(|f| *f = true);
+                Segment {
+                    start_frame: a as u64,
+                    end_frame: b as u64,
+                    frames: (b - a + 1) as u64,
+                    representative_frame: kept[seg.representative_frame as usize] as u64,
+                    ..seg
+                }
+            })
+            .collect();
+        Ok(Smoothed {
+            smoothed,
+            flagged,
+            segments,
+        })
+    }
+
     /// Smooths a whole study: `p[i]` is frame `i`'s raw probability, `pts_ms[i]` its time.
     pub fn process(&self, pts_ms: &[f64], p: &[f32]) -> Result<Smoothed, SmoothError> {
         if pts_ms.len() != p.len() {
@@ -224,6 +268,34 @@ mod tests {
         let seg = &out.segments[0];
         assert_eq!((seg.start_frame, seg.end_frame), (7, 7));
         assert_eq!((seg.start_ms, seg.end_ms), (3500.0, 4000.0));
+    }
+
+    #[test]
+    fn left_out_frames_neither_count_nor_shift_frame_numbers() {
+        let s = Smoother::new(Settings::default()).unwrap();
+        let pts = times(200, 30.0);
+        let mut p = vec![0.05f32; 200];
+        p[80..140].iter_mut().for_each(|v| *v = 0.95);
+        let all = s.process(&pts, &p).unwrap();
+        // Corrupt frames inside the lesion carry 0 but are left out: the segment is the same.
+        let mut holed = p.clone();
+        let mut keep = vec![true; 200];
+        for i in [90, 91, 120] {
+            holed[i] = 0.0;
+            keep[i] = false;
+        }
+        let kept = s.process_kept(&pts, &holed, &keep).unwrap();
+        assert_eq!(kept.segments.len(), 1);
+        let (a, b) = (&all.segments[0], &kept.segments[0]);
+        assert_eq!(
+            (a.start_frame, a.end_frame, a.frames),
+            (b.start_frame, b.end_frame, b.frames)
+        );
+        assert!(kept.smoothed[90].is_nan() && kept.flagged[90]);
+        assert!(keep[b.representative_frame as usize]);
+        // Taken as 0 instead, the same frames would dent the smoothed curve.
+        let zeros = s.process(&pts, &holed).unwrap();
+        assert!(zeros.smoothed[91] < kept.smoothed[92] - 0.05);
     }
 
     #[test]

@@ -42,7 +42,7 @@ pub fn write_video(
     csv: &Path,
     progress: &ProgressBar,
 ) -> anyhow::Result<Encoded> {
-    gst::init().context("cannot initialise GStreamer")?;
+    crate::gst::init().map_err(anyhow::Error::msg)?;
     let (pipeline, appsrc, info) = build_pipeline(video, width, height, mp4)?;
     pipeline
         .set_state(gst::State::Playing)

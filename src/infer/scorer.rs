@@ -1,9 +1,10 @@
-//! What the scoring stage needs from a model: positive-class probabilities of a normalized
-//! batch. The ONNX [`Classifier`] is the real one; tests and benchmarks may plug in others.
+//! The score stage's one trait: every backend (ONNX Runtime on CPU/CUDA/TensorRT today,
+//! libtorch CUDA next) turns a normalized batch into positive-class probabilities. Tests and
+//! benchmarks plug in their own.
 
 use ndarray::ArrayView4;
 
-use crate::infer::Classifier;
+use super::Classifier;
 
 /// Scores normalized `[N, 3, S, S]` batches.
 pub trait Scorer: Send {

@@ -1,0 +1,13 @@
+//! The one place that starts GStreamer and reads pipeline buses; capture, sink and synth use
+//! it (and the live element will).
+
+mod bus;
+
+pub use bus::{watch_bus, BusEvent, PipelineError};
+
+/// Initializes GStreamer once; safe to call from anywhere.
+pub fn init() -> Result<(), String> {
+    static INIT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    INIT.get_or_init(|| gstreamer::init().map_err(|e| format!("cannot initialise GStreamer: {e}")))
+        .clone()
+}
