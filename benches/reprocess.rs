@@ -246,6 +246,7 @@ fn main() -> anyhow::Result<()> {
         tracker: TrackerSettings::video(AreaSettings::default()),
         batch: args.batch,
         queue: DEFAULT_QUEUE,
+        stall_after: endoscan::pipeline::DEFAULT_STALL,
     };
     let t = Instant::now();
     let outcome = score_frames(&input, settings, &pre, &mut classifier, 0, None, |_| Ok(()))?;

@@ -17,7 +17,7 @@ use image::RgbImage;
 use crate::capture::Frame;
 use crate::infer::{model_or_bundled, BackendArgs, Classifier};
 use crate::preprocess::{
-    normalize_batch, read_rgb, AreaTracker, FrameStatus, Located, Preprocessor, RgbView,
+    normalize_batch, read_rgb, AreaTracker, FrameStatus, Located, Prepare, Preprocessor,
     TrackerSettings,
 };
 
@@ -46,10 +46,7 @@ pub struct ClassifyArgs {
 }
 
 fn parse_batch(s: &str) -> Result<usize, String> {
-    match s.parse::<usize>() {
-        Ok(n) if (1..=MAX_BATCH).contains(&n) => Ok(n),
-        _ => Err(format!("expected a batch size in 1..={MAX_BATCH}")),
-    }
+    crate::cli::parse_batch_size(s, MAX_BATCH)
 }
 
 /// One classified image.
@@ -153,13 +150,7 @@ fn prepare(pre: &Preprocessor, path: &Path) -> anyhow::Result<RgbImage> {
             }
         );
     };
-    let view = RgbView::new(
-        &frame.data,
-        frame.width as usize,
-        frame.height as usize,
-        frame.stride,
-    )?;
-    Ok(pre.prepare_in_area(view, (*area).clone())?.image)
+    Ok(Prepare::prepare(pre, &frame, &area)?)
 }
 
 /// A probability as JSON: the shortest decimal that reads back as the same f32.

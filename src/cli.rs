@@ -60,3 +60,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Study(args) => args.run(),
     }
 }
+
+/// Parses a batch size in `1..=max` (the one rule every command's `--batch` follows).
+pub fn parse_batch_size(s: &str, max: usize) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(format!("expected a batch size in 1..={max}, got '{s}'")),
+    }
+}

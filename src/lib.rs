@@ -12,6 +12,7 @@ pub mod cli;
 pub mod eval;
 pub mod export;
 pub mod gst;
+pub mod hash;
 pub mod infer;
 pub mod model;
 pub mod overlay;

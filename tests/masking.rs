@@ -59,7 +59,7 @@ fn tower(index: u64, mirrored: bool) -> RgbImage {
         height: H,
         seed: 11,
         index: index % 6,
-        lesion: index % 3 == 0,
+        lesion: index.is_multiple_of(3),
     })
     .unwrap();
     let mut img = frame.image;

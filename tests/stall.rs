@@ -65,7 +65,7 @@ fn a_hung_model_stops_the_study_with_partial_results() {
     assert!(summary["error"].as_str().unwrap().contains("infer stage"));
     let rows = std::fs::read_to_string(out.join("frames.csv")).unwrap();
     let written = rows.lines().count() - 1;
-    assert!(written >= 32 && written < 750, "{written} frames written");
+    assert!((32..750).contains(&written), "{written} frames written");
     assert_eq!(summary["frames"]["written"], written);
     assert!(
         !out.join("annotated.mp4").exists(),

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use super::integrity::{self, ImageKind};
 use super::listing::{glob_match, has_wildcards, natural_cmp};
 use super::{CaptureError, Frame, Settings, SourceKind, StreamInfo, IMAGE_EXTENSIONS};
+use crate::hash::hex;
 
 pub(super) struct ImageSource {
     files: Vec<PathBuf>,
@@ -221,8 +222,4 @@ impl ImageSource {
 fn is_image_name(name: &str) -> bool {
     name.rsplit_once('.')
         .is_some_and(|(_, ext)| IMAGE_EXTENSIONS.iter().any(|e| e.eq_ignore_ascii_case(ext)))
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -9,7 +9,6 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 use gstreamer_video as gst_video;
-use gstreamer_video::prelude::*;
 
 use super::{CaptureError, Frame, PixelFormat, Pixels, Settings, SourceKind, StreamInfo, POLL};
 use crate::gst::{watch_bus, BusEvent, PipelineError};
@@ -46,6 +45,12 @@ pub(super) struct VideoSource {
     /// Hand out the decoder's buffers mapped instead of copying them.
     zero_copy: bool,
 }
+
+#[path = "video_frame.rs"]
+mod frame_of;
+#[path = "video_pads.rs"]
+mod pads;
+use pads::{check_file, link_decoded_pad, tasks_all_paused};
 
 impl VideoSource {
     pub(super) fn open(path: &Path, settings: Settings) -> Result<Self, CaptureError> {
@@ -244,119 +249,6 @@ impl VideoSource {
         )))
     }
 
-    /// Reads the sample's caps and timing, advancing the frame index; returns the frame's
-    /// index, PTS and duration.
-    fn timing(
-        &mut self,
-        sample: &gst::Sample,
-    ) -> Result<(u64, Duration, Option<Duration>), CaptureError> {
-        let caps = sample
-            .caps()
-            .ok_or_else(|| self.decode_error("decoded sample without caps"))?;
-        if self.caps.as_ref().is_none_or(|(c, _)| c.as_ref() != caps) {
-            let info = gst_video::VideoInfo::from_caps(caps)
-                .map_err(|e| self.decode_error(&format!("unusable caps {caps}: {e}")))?;
-            let fps = info.fps();
-            self.fps = (fps.numer() > 0 && fps.denom() > 0)
-                .then(|| fps.numer() as f64 / fps.denom() as f64);
-            if self.caps.is_none() {
-                tracing::debug!(
-                    "{}: {}x{} RGB, {} fps",
-                    self.path.display(),
-                    info.width(),
-                    info.height(),
-                    self.fps
-                        .map(|f| format!("{f:.3}"))
-                        .unwrap_or_else(|| "variable".into())
-                );
-            }
-            self.caps = Some((caps.to_owned(), info));
-        }
-        if self.duration.is_none() {
-            self.duration = self
-                .pipeline
-                .query_duration::<gst::ClockTime>()
-                .map(|d| Duration::from_nanos(d.nseconds()));
-        }
-        let buffer = sample
-            .buffer()
-            .ok_or_else(|| self.decode_error("decoded sample without a buffer"))?;
-        let stream_time = buffer.pts().and_then(|pts| {
-            sample
-                .segment()
-                .and_then(|s| s.downcast_ref::<gst::ClockTime>())
-                .and_then(|s| s.to_stream_time(pts))
-                .or(Some(pts))
-        });
-        let frame_duration = buffer
-            .duration()
-            .map(|d| Duration::from_nanos(d.nseconds()))
-            .or_else(|| self.fps.map(|f| Duration::from_secs_f64(1.0 / f)));
-        let pts = match stream_time {
-            Some(t) => Duration::from_nanos(t.nseconds()),
-            // No timestamp: continue from the previous frame.
-            None => match self.last_pts {
-                Some(prev) => prev + self.last_duration.unwrap_or_default(),
-                None => Duration::ZERO,
-            },
-        };
-        let index = self.index;
-        self.index += 1;
-        self.last_pts = Some(pts);
-        self.last_duration = frame_duration;
-        Ok((index, pts, frame_duration))
-    }
-
-    fn frame_of(&mut self, sample: &gst::Sample) -> Result<Frame, CaptureError> {
-        let (index, pts, duration) = self.timing(sample)?;
-        let (_, info) = self.caps.as_ref().expect("timing() stored the caps");
-        let buffer = sample.buffer().expect("timing() checked the buffer");
-        let vframe = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, info)
-            .map_err(|e| self.decode_error(&format!("cannot map frame {index}: {e}")))?;
-        let stride = vframe.plane_stride()[0] as usize;
-        let (width, height) = (vframe.width(), vframe.height());
-        let plane = vframe
-            .plane_data(0)
-            .map_err(|e| self.decode_error(&format!("cannot read frame {index}: {e}")))?;
-        let size = stride * height as usize;
-        if stride < width as usize * 3 || plane.len() < size {
-            return Err(self.decode_error(&format!(
-                "frame {index}: plane of {} bytes is too small for {width}x{height} RGB with stride {stride}",
-                plane.len()
-            )));
-        }
-        tracing::trace!(index, pts_ms = pts.as_secs_f64() * 1e3, "decoded frame");
-        // Decoders mark a frame they could only partly reconstruct (a damaged slice, a missing
-        // reference) instead of dropping it: such pixels are concealment, not a picture.
-        let corrupt = buffer
-            .flags()
-            .contains(gst::BufferFlags::CORRUPTED)
-            .then(|| "the decoder marked the frame corrupted".to_string());
-        let offset = info.offset()[0];
-        let data = if self.zero_copy && offset == 0 {
-            drop(vframe);
-            let owned = sample.buffer_owned().expect("timing() checked the buffer");
-            let mapped = owned
-                .into_mapped_buffer_readable()
-                .map_err(|_| self.decode_error(&format!("cannot map frame {index}")))?;
-            Pixels::Mapped(mapped)
-        } else {
-            Pixels::Host(plane[..size].to_vec())
-        };
-        Ok(Frame {
-            index,
-            pts,
-            duration,
-            width,
-            height,
-            stride,
-            format: PixelFormat::Rgb,
-            data,
-            captured: std::time::Instant::now(),
-            corrupt,
-        })
-    }
-
     /// At EOS: a stream that produced no frame, or ended well before the container's stated
     /// duration, is an error rather than a short study.
     fn check_complete(&mut self) -> Result<(), CaptureError> {
@@ -428,84 +320,4 @@ impl Drop for VideoSource {
     fn drop(&mut self) {
         self.shutdown();
     }
-}
-
-/// Whether the pipeline has streaming tasks and all of them are paused or stopped.
-fn tasks_all_paused(pipeline: &gst::Pipeline) -> bool {
-    let mut tasks = 0;
-    let mut running = 0;
-    for element in pipeline.iterate_recurse().into_iter().flatten() {
-        for pad in element.iterate_pads().into_iter().flatten() {
-            match pad.task_state() {
-                gst::TaskState::Started => running += 1,
-                gst::TaskState::Paused => tasks += 1,
-                _ => {}
-            }
-        }
-    }
-    tasks > 0 && running == 0
-}
-
-/// Links decodebin's first video pad to the converter; other streams (audio, subtitles) go to
-/// a fakesink so they cannot stall the demuxer.
-fn link_decoded_pad(
-    pipeline: &gst::Pipeline,
-    convert: &gst::Element,
-    pad: &gst::Pad,
-    video_linked: &AtomicBool,
-) {
-    let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
-    let is_video = caps
-        .structure(0)
-        .is_some_and(|s| s.name().starts_with("video/"));
-    if is_video && !video_linked.swap(true, Ordering::SeqCst) {
-        let Some(sinkpad) = convert.static_pad("sink") else {
-            return;
-        };
-        if let Err(e) = pad.link(&sinkpad) {
-            gst::element_error!(
-                convert,
-                gst::CoreError::Negotiation,
-                ("cannot link the decoded video: {e:?}")
-            );
-        }
-        return;
-    }
-    tracing::debug!("ignoring decoded stream {caps}");
-    let Ok(fakesink) = gst::ElementFactory::make("fakesink")
-        .property("sync", false)
-        .property("async", false)
-        .build()
-    else {
-        return;
-    };
-    if pipeline.add(&fakesink).is_ok() {
-        let _ = fakesink.sync_state_with_parent();
-        if let Some(sinkpad) = fakesink.static_pad("sink") {
-            let _ = pad.link(&sinkpad);
-        }
-    }
-}
-
-/// Missing, unreadable or empty files fail before GStreamer sees them, with plain words.
-fn check_file(path: &Path) -> Result<(), CaptureError> {
-    let meta = std::fs::metadata(path).map_err(|source| match source.kind() {
-        std::io::ErrorKind::NotFound => CaptureError::NotFound {
-            path: path.to_path_buf(),
-        },
-        _ => CaptureError::Io {
-            path: path.to_path_buf(),
-            source,
-        },
-    })?;
-    std::fs::File::open(path).map_err(|source| CaptureError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    if meta.len() == 0 {
-        return Err(CaptureError::Empty {
-            path: path.to_path_buf(),
-        });
-    }
-    Ok(())
 }

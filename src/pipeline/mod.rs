@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError};
+use crossbeam_channel::Receiver;
 
 use stage::StageState;
 pub use stage::{StageHandle, StageStats};
@@ -112,16 +112,7 @@ impl Runner {
     /// Receives from the last stage on the caller's thread, watching for stalls meanwhile.
     /// `None` when the channel is closed, or when the run was stopped.
     pub fn recv<T>(&self, rx: &Receiver<T>) -> Option<T> {
-        loop {
-            if self.is_stopped() {
-                return None;
-            }
-            match rx.recv_timeout(TICK) {
-                Ok(item) => return Some(item),
-                Err(RecvTimeoutError::Disconnected) => return None,
-                Err(RecvTimeoutError::Timeout) => self.watch(),
-            }
-        }
+        stage::recv_until_stopped(rx, self, || self.watch())
     }
 
     /// Watches for stalls on a thread of its own until [`Runner::finish`], for compositions

@@ -112,15 +112,25 @@ impl<'r> StageHandle<'r> {
 
     /// Receives from upstream; `None` at the end of the stream or when the run was stopped.
     pub fn recv<T>(&self, rx: &Receiver<T>) -> Option<T> {
-        loop {
-            if self.stopped() {
-                return None;
-            }
-            match rx.recv_timeout(TICK) {
-                Ok(item) => return Some(item),
-                Err(RecvTimeoutError::Disconnected) => return None,
-                Err(RecvTimeoutError::Timeout) => {}
-            }
+        recv_until_stopped(rx, self.runner, || {})
+    }
+}
+
+/// Receives from `rx`, giving up when `runner` is stopped or the channel closes; `on_tick`
+/// runs each time a [`TICK`] passes without an item.
+pub(super) fn recv_until_stopped<T>(
+    rx: &Receiver<T>,
+    runner: &Runner,
+    on_tick: impl Fn(),
+) -> Option<T> {
+    loop {
+        if runner.is_stopped() {
+            return None;
+        }
+        match rx.recv_timeout(TICK) {
+            Ok(item) => return Some(item),
+            Err(RecvTimeoutError::Disconnected) => return None,
+            Err(RecvTimeoutError::Timeout) => on_tick(),
         }
     }
 }

@@ -93,10 +93,7 @@ pub const OFF_OVER_ON: f32 = 0.7;
 const MAX_BATCH: usize = 4096;
 
 fn parse_batch(s: &str) -> Result<usize, String> {
-    match s.parse::<usize>() {
-        Ok(n) if (1..=MAX_BATCH).contains(&n) => Ok(n),
-        _ => Err(format!("expected a whole number from 1 to {MAX_BATCH}")),
-    }
+    crate::cli::parse_batch_size(s, MAX_BATCH)
 }
 
 /// Everything a study run is configured with.

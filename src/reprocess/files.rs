@@ -1,11 +1,12 @@
 //! File helpers of a study: identities (SHA-256), old thumbnails, the length hint and the
 //! progress bars.
 
-use std::io::Read;
 use std::path::Path;
 
 use anyhow::Context;
 use sha2::{Digest, Sha256};
+
+use crate::hash::hex;
 
 use crate::capture::{self, Capture};
 
@@ -46,26 +47,9 @@ pub fn input_identity(input: &Path, settings: capture::Settings) -> anyhow::Resu
     Ok(hex(&h.finalize()))
 }
 
-/// SHA-256 of a file, streamed.
+/// SHA-256 of a file, streamed; the error names the file.
 pub fn sha256_file(path: &Path) -> anyhow::Result<String> {
-    let mut file =
-        std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file
-            .read(&mut buf)
-            .with_context(|| format!("{}: cannot read", path.display()))?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(hex(&h.finalize()))
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::hash::sha256_file(path).with_context(|| format!("{}: cannot read", path.display()))
 }
 
 /// Frame count estimate for the progress bar (first frame's caps and duration).

@@ -6,9 +6,7 @@
 //! `RUN/run.json`; only run-time flags (threads, workers, device, stop-after) may be given with
 //! it, the others are rejected by clap.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
@@ -37,107 +35,7 @@ pub const RECIPE_INPUT_SIZE: usize = 384;
 pub const TRAIN_FEATURE_MISSING: &str = "this endoscan was built without the `train` feature; \
      rebuild with `cargo build --release --features train`";
 
-/// Which variables train.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    /// Everything trains (the paper's global fine-tuning).
-    #[default]
-    Global,
-    /// The backbone is frozen, only the head trains (the paper's local fine-tuning).
-    Local,
-}
-
-/// Where to train.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DeviceChoice {
-    /// The first CUDA GPU if there is one, else the CPU.
-    #[default]
-    Auto,
-    Cuda,
-    Cpu,
-}
-
-/// Arithmetic of the forward and backward passes (weights and updates stay f32).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Precision {
-    #[default]
-    Fp32,
-    /// CUDA autocast to bfloat16.
-    Bf16,
-    /// CUDA autocast to float16 with dynamic loss scaling.
-    Fp16,
-}
-
-impl fmt::Display for Precision {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Precision::Fp32 => "fp32",
-            Precision::Bf16 => "bf16",
-            Precision::Fp16 => "fp16",
-        })
-    }
-}
-
-/// Which validation number picks the best checkpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Select {
-    /// Highest ROC AUC (threshold-free); ties go to the lower validation loss.
-    #[default]
-    Auc,
-    /// Highest accuracy at probability 0.5; ties go to the lower validation loss.
-    Accuracy,
-    /// Lowest cross-entropy.
-    Loss,
-}
-
-/// How the decision threshold stored in `model.onnx` is chosen on the validation set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ThresholdRule {
-    /// Maximize Youden's J = sensitivity + specificity − 1.
-    #[default]
-    Youden,
-    /// Maximize accuracy.
-    Accuracy,
-    /// Keep 0.5 (the argmax of two classes).
-    Half,
-}
-
-/// `--batch N` or `--batch auto`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BatchChoice {
-    /// The largest batch that fits the GPU; [`CPU_DEFAULT_BATCH`] on the CPU.
-    #[default]
-    Auto,
-    Fixed(usize),
-}
-
-impl FromStr for BatchChoice {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "auto" => Ok(BatchChoice::Auto),
-            n => match n.parse::<usize>() {
-                Ok(b) if b >= 1 => Ok(BatchChoice::Fixed(b)),
-                _ => Err(format!("expected a batch size ≥ 1 or 'auto', got '{s}'")),
-            },
-        }
-    }
-}
-
-impl fmt::Display for BatchChoice {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            BatchChoice::Auto => f.write_str("auto"),
-            BatchChoice::Fixed(b) => write!(f, "{b}"),
-        }
-    }
-}
+pub use super::choices::{BatchChoice, DeviceChoice, Mode, Precision, Select, ThresholdRule};
 
 /// Arguments of `endoscan train`.
 #[derive(Debug, Clone, clap::Args)]
@@ -464,88 +362,5 @@ mod as_text_opt {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::Parser;
-
-    #[derive(Debug, Parser)]
-    struct Cli {
-        #[command(flatten)]
-        train: TrainArgs,
-    }
-
-    fn parse(args: &[&str]) -> Result<TrainArgs, clap::Error> {
-        Cli::try_parse_from(std::iter::once("train").chain(args.iter().copied())).map(|c| c.train)
-    }
-
-    #[test]
-    fn new_runs_need_data_variant_and_out() {
-        assert!(parse(&["--data", "d", "--variant", "r14x0.5"]).is_err());
-        let a = parse(&["--data", "d", "--variant", "r14x0.5", "--out", "o"]).unwrap();
-        assert_eq!(a.batch, BatchChoice::Auto);
-        assert_eq!(a.classes, ["cancer", "non-cancer"]);
-        assert!(parse(&["--data", "d", "--variant", "r51x1", "--out", "o"]).is_err());
-    }
-
-    #[test]
-    fn resume_takes_only_runtime_flags() {
-        let a = parse(&["--resume", "run", "--threads", "1", "--device", "cpu"]).unwrap();
-        assert_eq!(a.resume.as_deref(), Some(Path::new("run")));
-        let err = parse(&["--resume", "run", "--lr", "0.1"]).unwrap_err();
-        assert!(err.to_string().contains("--lr"), "{err}");
-    }
-
-    #[test]
-    fn batch_parses_numbers_and_auto() {
-        assert_eq!("auto".parse::<BatchChoice>(), Ok(BatchChoice::Auto));
-        assert_eq!("16".parse::<BatchChoice>(), Ok(BatchChoice::Fixed(16)));
-        assert!("0".parse::<BatchChoice>().is_err());
-        assert!("x".parse::<BatchChoice>().is_err());
-    }
-
-    #[test]
-    fn config_checks_values_and_round_trips_through_json() {
-        let dir = std::env::temp_dir();
-        let d = dir.to_str().unwrap();
-        let bad = parse(&[
-            "--data",
-            d,
-            "--variant",
-            "r14x0.5",
-            "--out",
-            "o",
-            "--lr",
-            "0",
-        ]);
-        assert!(TrainConfig::from_args(&bad.unwrap()).is_err());
-        let missing = parse(&[
-            "--data",
-            "/no/such/dir",
-            "--variant",
-            "r14x0.5",
-            "--out",
-            "o",
-        ]);
-        let err = TrainConfig::from_args(&missing.unwrap()).unwrap_err();
-        assert!(format!("{err:#}").contains("/no/such/dir"), "{err:#}");
-        let args = parse(&[
-            "--data",
-            d,
-            "--variant",
-            "r14x0.5",
-            "--out",
-            "o",
-            "--rule",
-            "bit",
-            "--batch",
-            "8",
-        ])
-        .unwrap();
-        let config = TrainConfig::from_args(&args).unwrap();
-        assert!(config.out.is_absolute());
-        let json = serde_json::to_string(&config).unwrap();
-        assert!(json.contains("\"variant\":\"r14x0.5\""), "{json}");
-        let back: TrainConfig = serde_json::from_str(&json).unwrap();
-        assert_eq!(back, config);
-    }
-}
+#[path = "args_tests.rs"]
+mod tests;

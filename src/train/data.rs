@@ -501,13 +501,7 @@ fn check_image(path: &Path, min_side: u32) -> Result<[u8; 32], String> {
     Ok(Sha256::digest(&bytes).into())
 }
 
-/// Lowercase hex of bytes.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
+pub(crate) use crate::hash::hex;
 
 /// Runs `f` over `items` on `threads` scoped threads; results in item order.
 fn parallel_map<T: Sync, R: Send>(

@@ -16,6 +16,7 @@ pub mod augment;
 pub mod batch;
 #[cfg(feature = "train")]
 pub mod checkpoint;
+mod choices;
 pub mod data;
 #[cfg(feature = "train")]
 pub mod finish;

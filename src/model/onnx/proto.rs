@@ -4,7 +4,7 @@
 //! are streamed: a nested message's length prefix is found by encoding it into a byte counter
 //! first, so a multi-gigabyte model is never held in memory twice.
 
-use std::io::{self, Write};
+use std::io;
 
 /// `TensorProto.DataType`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,111 +13,10 @@ pub(crate) enum DataType {
     Int64 = 7,
 }
 
-/// Where encoded bytes go: a counter (for length prefixes) or a writer.
-pub(crate) trait Sink {
-    fn put(&mut self, bytes: &[u8]) -> io::Result<()>;
-
-    /// Writes f32 values little-endian.
-    fn put_f32s(&mut self, values: &[f32]) -> io::Result<()> {
-        let mut buf = Vec::with_capacity(values.len().min(1 << 16) * 4);
-        for chunk in values.chunks(1 << 16) {
-            buf.clear();
-            buf.extend(chunk.iter().flat_map(|v| v.to_le_bytes()));
-            self.put(&buf)?;
-        }
-        Ok(())
-    }
-}
-
-/// Counts bytes without storing them.
-#[derive(Default)]
-pub(crate) struct Counter(pub u64);
-
-impl Sink for Counter {
-    fn put(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.0 += bytes.len() as u64;
-        Ok(())
-    }
-
-    fn put_f32s(&mut self, values: &[f32]) -> io::Result<()> {
-        self.0 += values.len() as u64 * 4;
-        Ok(())
-    }
-}
-
-/// Writes bytes to any [`Write`].
-pub(crate) struct Writer<W: Write>(pub W);
-
-impl<W: Write> Sink for Writer<W> {
-    fn put(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.0.write_all(bytes)
-    }
-}
-
-/// A protobuf message: writes its fields.
-pub(crate) trait Message {
-    fn write_fields<S: Sink>(&self, s: &mut S) -> io::Result<()>;
-
-    /// Encoded size in bytes.
-    fn encoded_len(&self) -> u64 {
-        let mut counter = Counter::default();
-        self.write_fields(&mut counter)
-            .expect("counting bytes cannot fail");
-        counter.0
-    }
-}
-
-const VARINT: u64 = 0;
-const LEN: u64 = 2;
-const FIXED32: u64 = 5;
-
-fn varint<S: Sink>(s: &mut S, mut v: u64) -> io::Result<()> {
-    let mut buf = [0u8; 10];
-    let mut n = 0;
-    loop {
-        let byte = (v & 0x7f) as u8;
-        v >>= 7;
-        if v == 0 {
-            buf[n] = byte;
-            n += 1;
-            break;
-        }
-        buf[n] = byte | 0x80;
-        n += 1;
-    }
-    s.put(&buf[..n])
-}
-
-fn key<S: Sink>(s: &mut S, field: u32, wire: u64) -> io::Result<()> {
-    varint(s, (u64::from(field) << 3) | wire)
-}
-
-/// `int64`/`int32`/enum field (negative values take ten bytes, as protobuf specifies).
-fn int<S: Sink>(s: &mut S, field: u32, v: i64) -> io::Result<()> {
-    key(s, field, VARINT)?;
-    varint(s, v as u64)
-}
-
-fn bytes<S: Sink>(s: &mut S, field: u32, b: &[u8]) -> io::Result<()> {
-    key(s, field, LEN)?;
-    varint(s, b.len() as u64)?;
-    s.put(b)
-}
-
-fn string<S: Sink>(s: &mut S, field: u32, v: &str) -> io::Result<()> {
-    bytes(s, field, v.as_bytes())
-}
-
-fn float<S: Sink>(s: &mut S, field: u32, v: f32) -> io::Result<()> {
-    key(s, field, FIXED32)?;
-    s.put(&v.to_le_bytes())
-}
-
-fn message<S: Sink, M: Message>(s: &mut S, field: u32, m: &M) -> io::Result<()> {
-    key(s, field, LEN)?;
-    varint(s, m.encoded_len())?;
-    m.write_fields(s)
-}
+#[path = "wire.rs"]
+mod wire;
+use wire::{float, int, key, message, string, varint, LEN};
+pub(crate) use wire::{Message, Sink, Writer};
 
 /// `OperatorSetIdProto`.
 pub(crate) struct OpsetId {
@@ -401,68 +300,5 @@ pub(crate) fn to_vec<M: Message>(m: &M) -> Vec<u8> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn varints_match_the_protobuf_spec() {
-        let enc = |v: u64| {
-            let mut w = Writer(Vec::new());
-            varint(&mut w, v).unwrap();
-            w.0
-        };
-        assert_eq!(enc(0), [0x00]);
-        assert_eq!(enc(1), [0x01]);
-        assert_eq!(enc(150), [0x96, 0x01]);
-        assert_eq!(enc(300), [0xac, 0x02]);
-        assert_eq!(enc(u64::MAX).len(), 10);
-        assert_eq!(
-            enc(-1i64 as u64),
-            [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]
-        );
-    }
-
-    #[test]
-    fn small_messages_encode_as_protoc_would() {
-        let opset = OpsetId {
-            domain: String::new(),
-            version: 17,
-        };
-        assert_eq!(to_vec(&opset), [0x10, 0x11]);
-        assert_eq!(to_vec(&Entry("k", "v")), [0x0a, 1, b'k', 0x12, 1, b'v']);
-        let eps = Attribute::Float("epsilon", 1e-5);
-        let mut want = vec![0x0a, 7];
-        want.extend(b"epsilon");
-        want.push(0x15);
-        want.extend(1e-5f32.to_le_bytes());
-        want.extend([0xa0, 0x01, 0x01]);
-        assert_eq!(to_vec(&eps), want);
-        let t = TensorProto {
-            name: "w".into(),
-            dims: vec![2],
-            data: Data::F32(vec![1.0, -1.0].into()),
-            external: None,
-        };
-        let mut want = vec![0x08, 2, 0x10, 1, 0x42, 1, b'w', 0x4a, 8];
-        want.extend(1.0f32.to_le_bytes());
-        want.extend((-1.0f32).to_le_bytes());
-        assert_eq!(to_vec(&t), want);
-    }
-
-    #[test]
-    fn counted_length_equals_written_length() {
-        let info = ValueInfo {
-            name: "image".into(),
-            elem_type: DataType::Float,
-            dims: vec![Dim::Param("batch".into()), Dim::Value(3)],
-        };
-        assert_eq!(info.encoded_len() as usize, to_vec(&info).len());
-        let big = TensorProto {
-            name: "big".into(),
-            dims: vec![100_000],
-            data: Data::F32(vec![0.5; 100_000].into()),
-            external: None,
-        };
-        assert_eq!(big.encoded_len() as usize, to_vec(&big).len());
-    }
-}
+#[path = "proto_tests.rs"]
+mod tests;
