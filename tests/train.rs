@@ -90,7 +90,25 @@ fn learns_synth_lesions_from_scratch() {
         test["n"],
         elapsed.as_secs_f64()
     );
-    assert!(accuracy >= 0.95, "test accuracy {accuracy}");
+    // The bars sit below the measured spread of this exact run across machines, thread counts
+    // and seeds (training is deterministic per CPU, not across CPUs): accuracy 93.53–96.67 %
+    // (93.53 % with --seed 2, 94.44 % on an AVX-512 Xeon, 96.00 % here, 96.22 % with --threads 1,
+    // 96.00 % with ATEN_CPU_CAPABILITY=default, 95.32 % with synth seed 12), AUC 0.9858–0.9937,
+    // sensitivity 89.73–95.11 %, specificity 94.22–97.32 %. Chance is 50 %: a broken recipe
+    // lands far below these bars, a different CPU does not.
+    let metric = |name: &str| test[name]["value"].as_f64().unwrap();
+    assert!(accuracy >= 0.90, "test accuracy {accuracy}");
+    assert!(metric("auc") >= 0.97, "test AUC {}", metric("auc"));
+    assert!(
+        metric("sensitivity") >= 0.85,
+        "sensitivity {}",
+        metric("sensitivity")
+    );
+    assert!(
+        metric("specificity") >= 0.85,
+        "specificity {}",
+        metric("specificity")
+    );
     assert_eq!(record["status"], "done");
     for file in [
         "model.onnx",

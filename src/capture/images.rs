@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use super::integrity::{self, ImageKind};
 use super::listing::{glob_match, has_wildcards, natural_cmp};
 use super::{CaptureError, Frame, Settings, SourceKind, StreamInfo, IMAGE_EXTENSIONS};
-use crate::hash::hex;
+use crate::util::hash::hex;
 
 pub(super) struct ImageSource {
     files: Vec<PathBuf>,

@@ -22,6 +22,7 @@ mod images;
 pub mod integrity;
 mod listing;
 pub mod stage;
+pub mod timeline;
 mod video;
 
 use std::path::{Path, PathBuf};

@@ -32,6 +32,8 @@ pub(super) struct VideoSource {
     caps: Option<(gst::Caps, gst_video::VideoInfo)>,
     index: u64,
     last_pts: Option<Duration>,
+    /// Where the stream's time starts (see [`super::timeline`]).
+    origin: super::timeline::PtsOrigin,
     last_duration: Option<Duration>,
     fps: Option<f64>,
     duration: Option<Duration>,
@@ -129,6 +131,7 @@ impl VideoSource {
             caps: None,
             index: 0,
             last_pts: None,
+            origin: Default::default(),
             last_duration: None,
             fps: None,
             duration: None,
@@ -255,12 +258,7 @@ impl VideoSource {
         let Some(last) = self.last_pts else {
             return Err(self.decode_error("the stream ended before any frame was decoded"));
         };
-        if self.duration.is_none() {
-            self.duration = self
-                .pipeline
-                .query_duration::<gst::ClockTime>()
-                .map(|d| Duration::from_nanos(d.nseconds()));
-        }
+        self.learn_duration();
         let decoded = last + self.last_duration.unwrap_or_default();
         match self.duration {
             Some(duration) => {
@@ -280,6 +278,18 @@ impl VideoSource {
             ),
         }
         Ok(())
+    }
+
+    /// Asks the pipeline for the container's duration until it knows one; a wrapped one
+    /// (see [`super::timeline`]) counts as unknown.
+    pub(super) fn learn_duration(&mut self) {
+        if self.duration.is_none() {
+            let stated = self
+                .pipeline
+                .query_duration::<gst::ClockTime>()
+                .map(|d| Duration::from_nanos(d.nseconds()));
+            self.duration = super::timeline::plausible(stated);
+        }
     }
 
     fn classify(&self, err: PipelineError) -> CaptureError {

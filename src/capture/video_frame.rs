@@ -4,7 +4,6 @@
 use super::VideoSource;
 use super::{CaptureError, Frame, PixelFormat, Pixels};
 use gstreamer as gst;
-use gstreamer::prelude::*;
 use gstreamer_video as gst_video;
 use gstreamer_video::prelude::*;
 use std::time::Duration;
@@ -38,12 +37,7 @@ impl VideoSource {
             }
             self.caps = Some((caps.to_owned(), info));
         }
-        if self.duration.is_none() {
-            self.duration = self
-                .pipeline
-                .query_duration::<gst::ClockTime>()
-                .map(|d| Duration::from_nanos(d.nseconds()));
-        }
+        self.learn_duration();
         let buffer = sample
             .buffer()
             .ok_or_else(|| self.decode_error("decoded sample without a buffer"))?;
@@ -59,7 +53,9 @@ impl VideoSource {
             .map(|d| Duration::from_nanos(d.nseconds()))
             .or_else(|| self.fps.map(|f| Duration::from_secs_f64(1.0 / f)));
         let pts = match stream_time {
-            Some(t) => Duration::from_nanos(t.nseconds()),
+            Some(t) => self
+                .origin
+                .place(Duration::from_nanos(t.nseconds()), self.duration),
             // No timestamp: continue from the previous frame.
             None => match self.last_pts {
                 Some(prev) => prev + self.last_duration.unwrap_or_default(),

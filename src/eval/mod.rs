@@ -31,6 +31,7 @@ use crate::infer::{Classifier, ClassifierOptions, ExecutionProvider};
 use crate::model::ModelMetadata;
 use crate::train::data::{DataError, DataSettings, Dataset};
 use crate::train::split::{Split, Subset};
+use crate::util::outdir_lock::OutDirLock;
 pub use metrics::Metrics;
 pub use score::Model;
 
@@ -203,6 +204,8 @@ pub fn evaluate(
         meta.positive_class()
     );
 
+    // Taken once the data has been read (bad data leaves no folder behind), held to the end.
+    let _lock = OutDirLock::acquire(&settings.out)?;
     let progress = progress_bar(indices.len() as u64);
     let scores = score::score(
         model,

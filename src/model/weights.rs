@@ -371,7 +371,7 @@ fn read_prefix(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
-pub(crate) use crate::hash::{sha256_bytes, sha256_file};
+pub(crate) use crate::util::hash::{sha256_bytes, sha256_file};
 
 /// The crate's SplitMix64 (identical on every platform), seeded for random weights.
 fn weight_rng(seed: u64) -> Rng<Train> {

@@ -150,7 +150,14 @@ impl<'j, 'r> Drawer<'j, 'r> {
     fn encode(&mut self, path: &Path, img: RgbImage, frame: &Frame) -> anyhow::Result<()> {
         if self.video.is_none() {
             let (w, h) = img.dimensions();
-            let sink = VideoSink::new(path, w, h, self.fps.unwrap_or(30.0), self.job.sink)?;
+            // The decoder reports the rate with its first frame, after the capture opened.
+            let fps = self.fps.or_else(|| {
+                frame
+                    .duration
+                    .filter(|d| !d.is_zero())
+                    .map(|d| 1.0 / d.as_secs_f64())
+            });
+            let sink = VideoSink::new(path, w, h, fps.unwrap_or(30.0), self.job.sink)?;
             self.runner.on_abort(sink.aborter());
             self.video = Some(sink);
         }

@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::Context;
 use sha2::{Digest, Sha256};
 
-use crate::hash::hex;
+use crate::util::hash::hex;
 
 use crate::capture::{self, Capture};
 
@@ -49,7 +49,7 @@ pub fn input_identity(input: &Path, settings: capture::Settings) -> anyhow::Resu
 
 /// SHA-256 of a file, streamed; the error names the file.
 pub fn sha256_file(path: &Path) -> anyhow::Result<String> {
-    crate::hash::sha256_file(path).with_context(|| format!("{}: cannot read", path.display()))
+    crate::util::hash::sha256_file(path).with_context(|| format!("{}: cannot read", path.display()))
 }
 
 /// Frame count estimate for the progress bar (first frame's caps and duration).

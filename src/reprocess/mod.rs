@@ -50,6 +50,7 @@ pub use crate::infer::DEFAULT_MODEL;
 use crate::infer::{bundled, model_or_bundled, Classifier};
 use crate::preprocess::Preprocessor;
 use crate::smooth::Smoother;
+use crate::util::outdir_lock::OutDirLock;
 
 /// A finished (or stopped) study: the summary, and the error that stopped it.
 pub struct Study {
@@ -88,8 +89,8 @@ impl Reprocess {
         scorer: &mut dyn Scorer,
         out: &Path,
     ) -> anyhow::Result<Study> {
-        std::fs::create_dir_all(out)
-            .with_context(|| format!("{}: cannot create the output directory", out.display()))?;
+        // One writer per output folder: a second study into `out` is refused, naming this one.
+        let _lock = OutDirLock::acquire(out)?;
         let mut study = steps::StudyRun::open(&self.settings, input, model, preprocessor, out)?;
         let pass = study.score(preprocessor, scorer)?;
         let smoothed = study.smooth()?;

@@ -74,6 +74,8 @@ pub struct VideoSink {
     width: u32,
     height: u32,
     pushed: u64,
+    /// PTS of the first frame pushed: the video's time zero.
+    first_pts: Option<Duration>,
     finished: bool,
 }
 
@@ -167,6 +169,7 @@ impl VideoSink {
             width,
             height,
             pushed: 0,
+            first_pts: None,
             finished: false,
         };
         if sink.pipeline.set_state(gst::State::Playing).is_err() {
@@ -231,6 +234,8 @@ impl VideoSink {
         let mut buffer = gst::Buffer::from_mut_slice(data);
         {
             let b = buffer.get_mut().expect("a new buffer is writable");
+            // The video starts at its first frame, whatever the source's clock said.
+            let pts = pts.saturating_sub(*self.first_pts.get_or_insert(pts));
             b.set_pts(gst::ClockTime::from_nseconds(pts.as_nanos() as u64));
             if let Some(d) = duration {
                 b.set_duration(gst::ClockTime::from_nseconds(d.as_nanos() as u64));

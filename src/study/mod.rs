@@ -128,7 +128,7 @@ pub fn run(args: &StudyArgs) -> anyhow::Result<()> {
         bail!("--data {}: no such file or folder", args.data.display());
     }
     let weights = weights_of(args)?;
-    let split = shared_split(args)?;
+    let (split, _lock) = shared_split(args)?;
     let mut outcomes: BTreeMap<String, Outcome> = BTreeMap::new();
     for (i, job) in jobs.iter().enumerate() {
         let run = args.out.join("runs").join(&job.name);
@@ -217,20 +217,22 @@ fn weights_of(args: &StudyArgs) -> anyhow::Result<HashMap<Variant, PathBuf>> {
 }
 
 /// `OUT/split.csv`: made once (seeded) and given to every run. Creates the study folder once
-/// the data has been read, so bad data leaves no folder behind.
-fn shared_split(args: &StudyArgs) -> anyhow::Result<PathBuf> {
+/// the data has been read, so bad data leaves no folder behind, and locks it for this study
+/// (held as long as the returned lock lives).
+fn shared_split(args: &StudyArgs) -> anyhow::Result<(PathBuf, OutDirLock)> {
     let path = args.out.join(SPLIT_FILE);
-    let create = || {
+    let create = || -> anyhow::Result<OutDirLock> {
+        let lock = OutDirLock::acquire(&args.out)?;
         std::fs::create_dir_all(args.out.join("runs")).with_context(|| {
             format!(
                 "--out {}: cannot create the study folder",
                 args.out.display()
             )
-        })
+        })?;
+        Ok(lock)
     };
     if path.is_file() {
-        create()?;
-        return Ok(path);
+        return Ok((path, create()?));
     }
     let settings = DataSettings {
         classes: args.classes.clone(),
@@ -247,9 +249,9 @@ fn shared_split(args: &StudyArgs) -> anyhow::Result<PathBuf> {
             ..SplitSettings::default()
         },
     )?;
-    create()?;
+    let lock = create()?;
     split.write(&dataset, &path)?;
-    Ok(path)
+    Ok((path, lock))
 }
 
 /// Trains (or resumes) one run unless it is finished.
@@ -335,6 +337,7 @@ fn outcome(run: &Path) -> anyhow::Result<Outcome> {
 /// `12.34` (percent) or `—`.
 mod charts;
 mod tables;
+use crate::util::outdir_lock::OutDirLock;
 use tables::write_tables;
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ pub mod video;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::Context;
+use crate::util::outdir_lock::OutDirLock;
 use indicatif::{ProgressBar, ProgressStyle};
 
 pub use config::Config;
@@ -77,8 +77,7 @@ pub struct SynthArgs {
 /// Runs `endoscan synth`.
 pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
     let cfg = Config::from_args(args)?;
-    std::fs::create_dir_all(&cfg.out)
-        .with_context(|| format!("--out {}: cannot create directory", cfg.out.display()))?;
+    let _lock = OutDirLock::acquire(&cfg.out)?;
     let started = Instant::now();
     let mut summary = String::new();
     if cfg.images > 0 || cfg.video.is_none() {

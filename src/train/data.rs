@@ -501,7 +501,7 @@ fn check_image(path: &Path, min_side: u32) -> Result<[u8; 32], String> {
     Ok(Sha256::digest(&bytes).into())
 }
 
-pub(crate) use crate::hash::hex;
+pub(crate) use crate::util::hash::hex;
 
 /// Runs `f` over `items` on `threads` scoped threads; results in item order.
 fn parallel_map<T: Sync, R: Send>(

@@ -30,6 +30,7 @@ use super::setup::{self, RunData};
 use super::trainer::{Trainer, ValScores};
 use crate::eval::metrics::{auc, roc_curve};
 use crate::model::{ModelMetadata, Weights};
+use crate::util::outdir_lock::OutDirLock;
 
 /// Batches prepared ahead of the training step.
 const PREFETCH: usize = 4;
@@ -63,6 +64,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         }
     };
     let run = config.out.clone();
+    let _lock = OutDirLock::acquire(&run)?;
 
     // A run killed before its first checkpoint starts again from step 0 with its settings.
     let resuming = previous.as_ref().is_some_and(|r| r.step > 0);

@@ -1,0 +1,4 @@
+//! Small helpers shared by several commands, one job each.
+
+pub mod hash;
+pub mod outdir_lock;
