@@ -54,6 +54,68 @@ mod frame_of;
 mod pads;
 use pads::{check_file, link_decoded_pad, tasks_all_paused};
 
+/// `filesrc(location) → decodebin` and `videoconvert → appsink(RGB)`, joined when decodebin
+/// exposes the video pad; the flag is raised when the input turns out to have no video.
+fn decode_pipeline(
+    location: &str,
+    settings: &Settings,
+) -> Result<(gst::Pipeline, gst_app::AppSink, Arc<AtomicBool>), String> {
+    use crate::gst::element;
+    let pipeline = gst::Pipeline::with_name("capture");
+    let filesrc = element("filesrc", &[("location", &location)])?;
+    let decodebin = element("decodebin", &[])?;
+    let convert = element("videoconvert", &[])?;
+    // Fixed in code: the rest of endoscan reads packed RGB.
+    let caps = gst_video::VideoCapsBuilder::new()
+        .format(gst_video::VideoFormat::Rgb)
+        .build();
+    let sink = gst_app::AppSink::builder()
+        .name("frames")
+        .caps(&caps)
+        .max_buffers(settings.max_buffers.max(1))
+        .drop(settings.drop)
+        // Decode as fast as the consumer takes frames; offline there is no clock to follow.
+        .sync(false)
+        .enable_last_sample(false)
+        .build();
+    pipeline
+        .add_many([&filesrc, &decodebin, &convert, sink.upcast_ref()])
+        .map_err(|e| e.to_string())?;
+    filesrc.link(&decodebin).map_err(|e| e.to_string())?;
+    convert.link(&sink).map_err(|e| e.to_string())?;
+    let no_video = Arc::new(AtomicBool::new(false));
+    link_video_when_decoded(&pipeline, &decodebin, &convert, &no_video);
+    Ok((pipeline, sink, no_video))
+}
+
+/// Links decodebin's video pad to `convert` as it appears; raises `no_video` (and posts an
+/// error) when decodebin has exposed every stream and none was video.
+fn link_video_when_decoded(
+    pipeline: &gst::Pipeline,
+    decodebin: &gst::Element,
+    convert: &gst::Element,
+    no_video: &Arc<AtomicBool>,
+) {
+    let video_linked = Arc::new(AtomicBool::new(false));
+    let pipeline_weak = pipeline.downgrade();
+    let convert_weak = convert.downgrade();
+    let linked = video_linked.clone();
+    decodebin.connect_pad_added(move |_, pad| {
+        let (Some(pipeline), Some(convert)) = (pipeline_weak.upgrade(), convert_weak.upgrade())
+        else {
+            return;
+        };
+        link_decoded_pad(&pipeline, &convert, pad, &linked);
+    });
+    let flag = no_video.clone();
+    decodebin.connect_no_more_pads(move |bin| {
+        if !video_linked.load(Ordering::SeqCst) {
+            flag.store(true, Ordering::SeqCst);
+            gst::element_error!(bin, gst::StreamError::WrongType, ("no video stream"));
+        }
+    });
+}
+
 impl VideoSource {
     pub(super) fn open(path: &Path, settings: Settings) -> Result<Self, CaptureError> {
         check_file(path)?;
@@ -69,57 +131,7 @@ impl VideoSource {
             .to_str()
             .ok_or_else(|| setup("the path is not valid UTF-8".into()))?;
 
-        let pipeline = gst::Pipeline::with_name("capture");
-        let make = |factory: &str| {
-            gst::ElementFactory::make(factory)
-                .build()
-                .map_err(|e| setup(format!("element {factory} is not available: {e}")))
-        };
-        let filesrc = gst::ElementFactory::make("filesrc")
-            .property("location", location)
-            .build()
-            .map_err(|e| setup(format!("element filesrc is not available: {e}")))?;
-        let decodebin = make("decodebin")?;
-        let convert = make("videoconvert")?;
-        // Fixed in code: the rest of endoscan reads packed RGB.
-        let caps = gst_video::VideoCapsBuilder::new()
-            .format(gst_video::VideoFormat::Rgb)
-            .build();
-        let sink = gst_app::AppSink::builder()
-            .name("frames")
-            .caps(&caps)
-            .max_buffers(settings.max_buffers.max(1))
-            .drop(settings.drop)
-            // Decode as fast as the consumer takes frames; offline there is no clock to follow.
-            .sync(false)
-            .enable_last_sample(false)
-            .build();
-        pipeline
-            .add_many([&filesrc, &decodebin, &convert, sink.upcast_ref()])
-            .map_err(|e| setup(e.to_string()))?;
-        filesrc.link(&decodebin).map_err(|e| setup(e.to_string()))?;
-        convert.link(&sink).map_err(|e| setup(e.to_string()))?;
-
-        let video_linked = Arc::new(AtomicBool::new(false));
-        let no_video = Arc::new(AtomicBool::new(false));
-        let pipeline_weak = pipeline.downgrade();
-        let convert_weak = convert.downgrade();
-        let linked = video_linked.clone();
-        decodebin.connect_pad_added(move |_, pad| {
-            let (Some(pipeline), Some(convert)) = (pipeline_weak.upgrade(), convert_weak.upgrade())
-            else {
-                return;
-            };
-            link_decoded_pad(&pipeline, &convert, pad, &linked);
-        });
-        let linked = video_linked.clone();
-        let flag = no_video.clone();
-        decodebin.connect_no_more_pads(move |bin| {
-            if !linked.load(Ordering::SeqCst) {
-                flag.store(true, Ordering::SeqCst);
-                gst::element_error!(bin, gst::StreamError::WrongType, ("no video stream"));
-            }
-        });
+        let (pipeline, sink, no_video) = decode_pipeline(location, &settings).map_err(setup)?;
 
         let bus = pipeline.bus().expect("a pipeline always has a bus");
         let source = Self {

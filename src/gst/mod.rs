@@ -11,3 +11,17 @@ pub fn init() -> Result<(), String> {
     INIT.get_or_init(|| gstreamer::init().map_err(|e| format!("cannot initialise GStreamer: {e}")))
         .clone()
 }
+
+/// Makes an element of `factory` with `properties`, or says which plugin is missing.
+pub fn element(
+    factory: &str,
+    properties: &[(&str, &dyn gstreamer::glib::value::ToSendValue)],
+) -> Result<gstreamer::Element, String> {
+    let mut builder = gstreamer::ElementFactory::make(factory);
+    for (name, value) in properties {
+        builder = builder.property(name, value.to_send_value());
+    }
+    builder
+        .build()
+        .map_err(|e| format!("element {factory} is not available: {e}"))
+}

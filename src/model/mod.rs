@@ -8,6 +8,7 @@ pub mod metadata;
 mod npz;
 pub mod onnx;
 mod safetensors_io;
+mod tensor;
 #[cfg(feature = "train")]
 pub mod torch;
 pub mod variant;

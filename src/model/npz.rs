@@ -9,7 +9,7 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
 
-use super::weights::{Tensor, WeightsError};
+use super::tensor::{f16_to_f32, f64_to_f32, Tensor, WeightsError};
 
 /// `.npy` magic string.
 const MAGIC: &[u8; 6] = b"\x93NUMPY";
@@ -189,31 +189,6 @@ fn decode(bytes: &[u8], header: &Header) -> Result<Vec<f32>, String> {
             })
             .collect(),
     }
-}
-
-/// Narrows to f32, refusing finite values that would become infinite.
-pub(crate) fn f64_to_f32(v: f64) -> Option<f32> {
-    let f = v as f32;
-    (f.is_finite() || !v.is_finite()).then_some(f)
-}
-
-/// IEEE 754 half → single precision, exact.
-pub(crate) fn f16_to_f32(bits: u16) -> f32 {
-    let sign = ((bits >> 15) as u32) << 31;
-    let exp = ((bits >> 10) & 0x1f) as u32;
-    let man = (bits & 0x3ff) as u32;
-    let out = match (exp, man) {
-        (0, 0) => sign,
-        (0, _) => {
-            // Subnormal: value = man · 2^-24.
-            let v = man as f32 * f32::from_bits(0x3380_0000);
-            return if sign != 0 { -v } else { v };
-        }
-        (0x1f, 0) => sign | 0x7f80_0000,
-        (0x1f, _) => sign | 0x7fc0_0000 | (man << 13),
-        _ => sign | ((exp + 127 - 15) << 23) | (man << 13),
-    };
-    f32::from_bits(out)
 }
 
 #[path = "npz_header.rs"]

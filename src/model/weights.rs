@@ -6,137 +6,16 @@
 //! ever unpickled. [`Weights::conform`] checks a file strictly against [`layout::parameters`].
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::layout::{self, ParamSpec, Role, HEAD_BIAS, HEAD_KERNEL};
+pub use super::tensor::{Tensor, Weights, WeightsError};
 use super::variant::Variant;
 use super::{npz, safetensors_io};
 use crate::rng::{Rng, Train};
-
-/// One tensor: row-major f32 values of `shape`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Tensor {
-    pub shape: Vec<usize>,
-    pub data: Vec<f32>,
-}
-
-impl Tensor {
-    /// A tensor of zeros.
-    pub fn zeros(shape: Vec<usize>) -> Self {
-        let data = vec![0.0; shape.iter().product()];
-        Self { shape, data }
-    }
-}
-
-/// Named tensors plus where they came from.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Weights {
-    /// Checkpoint name → tensor, official layout.
-    pub tensors: BTreeMap<String, Tensor>,
-    /// Hex SHA-256 of the source file; empty for weights made in memory.
-    pub sha256: String,
-    /// Safetensors `__metadata__`; empty for `.npz`.
-    pub metadata: BTreeMap<String, String>,
-}
-
-/// Shapes printed as `[7, 7, 3, 32]`.
-struct ShapeFmt<'a>(&'a [usize]);
-
-impl fmt::Display for ShapeFmt<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}", self.0)
-    }
-}
-
-/// Why weights could not be read, written or matched to a variant.
-#[derive(Debug, thiserror::Error)]
-pub enum WeightsError {
-    #[error("{}: cannot read weights", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    #[error("{}: cannot write weights", path.display())]
-    Write {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    #[error("{}: not a weight file: {why}", path.display())]
-    UnknownFormat { path: PathBuf, why: String },
-    #[error("{}: corrupt .npz archive", path.display())]
-    Zip {
-        path: PathBuf,
-        #[source]
-        source: zip::result::ZipError,
-    },
-    #[error("{}: .npz entry '{entry}': {why}", path.display())]
-    NpzEntry {
-        path: PathBuf,
-        entry: String,
-        why: String,
-    },
-    #[error("{}: corrupt safetensors file", path.display())]
-    Safetensors {
-        path: PathBuf,
-        #[source]
-        source: safetensors::SafeTensorError,
-    },
-    #[error("{}: tensor '{name}': {why}", path.display())]
-    SafetensorsTensor {
-        path: PathBuf,
-        name: String,
-        why: String,
-    },
-    #[error(
-        "weights lack tensor '{name}' of shape {} that {variant} needs{hint}",
-        ShapeFmt(expected)
-    )]
-    Missing {
-        variant: Variant,
-        name: String,
-        expected: Vec<usize>,
-        hint: String,
-    },
-    #[error(
-        "unexpected tensor '{name}' of shape {}: {variant} has no such parameter{hint}",
-        ShapeFmt(found)
-    )]
-    Unexpected {
-        variant: Variant,
-        name: String,
-        found: Vec<usize>,
-        hint: String,
-    },
-    #[error(
-        "tensor '{name}' has shape {} but {variant} needs {}{hint}",
-        ShapeFmt(found),
-        ShapeFmt(expected)
-    )]
-    Shape {
-        variant: Variant,
-        name: String,
-        expected: Vec<usize>,
-        found: Vec<usize>,
-        hint: String,
-    },
-    #[error("tensor '{name}' of shape {} holds {len} values", ShapeFmt(shape))]
-    Length {
-        name: String,
-        shape: Vec<usize>,
-        len: usize,
-    },
-    #[error("tensor '{name}' holds a non-finite value ({value}) at flat index {index}")]
-    NonFinite {
-        name: String,
-        index: usize,
-        value: f32,
-    },
-}
+use crate::util::hash::sha256_file;
 
 /// Hints at the variant the tensors do fit, for errors about the wrong one.
 fn variant_hint(tensors: &BTreeMap<String, Tensor>) -> String {
@@ -370,8 +249,6 @@ fn read_prefix(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     }
     Ok(n)
 }
-
-pub(crate) use crate::util::hash::{sha256_bytes, sha256_file};
 
 /// The crate's SplitMix64 (identical on every platform), seeded for random weights.
 fn weight_rng(seed: u64) -> Rng<Train> {

@@ -13,7 +13,7 @@
 //! Frames before `resume_from` are decoded and located (the content area depends on every
 //! frame from the first) but not scored: their scores come from the checkpoint.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crossbeam_channel::bounded;
@@ -23,7 +23,7 @@ use crate::infer::stage::{score_batches, BatchSettings, ScoredFrame};
 use crate::infer::Scorer;
 use crate::pipeline::{first_error, Runner};
 use crate::preprocess::stage::locate_and_prepare;
-use crate::preprocess::{AreaTracker, ModelInput, Preprocessor, TrackerSettings};
+use crate::preprocess::{AreaTracker, Located, ModelInput, Preprocessor, TrackerSettings};
 
 /// Settings of the scoring pass.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -93,13 +93,6 @@ pub fn score_frames(
     let mut capture = Capture::open(input, settings.capture)?;
     capture.cancel_on(runner.stop_flag());
     let files = capture.image_files().map(<[_]>::to_vec).unwrap_or_default();
-    let source_of = |index: u64| {
-        files
-            .get(index as usize)
-            .unwrap_or(&input.to_path_buf())
-            .display()
-            .to_string()
-    };
     let queue = settings.queue.max(1);
     let (frame_tx, frame_rx) = bounded::<Frame>(queue);
     let (input_tx, input_rx) = bounded::<ModelInput>(queue.max(settings.batch));
@@ -129,15 +122,7 @@ pub fn score_frames(
                 resume_from,
                 &frame_rx,
                 &input_tx,
-                |l| {
-                    if let Some(reason) = &l.frame.corrupt {
-                        corrupt.push(CorruptFrame {
-                            frame: l.frame.index,
-                            file: source_of(l.frame.index),
-                            reason: reason.clone(),
-                        });
-                    }
-                },
+                |l| record_corrupt(l, &files, input, corrupt),
             )
         });
         let score = s.spawn(move || score_batches(&score, scorer, batching, &input_rx, &score_tx));
@@ -156,25 +141,69 @@ pub fn score_frames(
         let error = first_error(&runner, results).or(sink_error);
         (scored, interrupted, error)
     });
-    let stats = runner.stats();
-    let busy = |i: usize| stats[i].busy.as_secs_f64();
-    Ok(PassOutcome {
-        decoded: stats[0].items,
+    let end = PassEnd {
         scored,
-        stream: capture.info(),
-        manifest_sha256: capture.manifest_sha256(),
-        area_changes: tracker.changes(),
-        corrupt,
-        times: StageTimes {
-            decode_s: busy(0),
-            prepare_s: busy(1),
-            infer_s: busy(2),
-            wall_s: runner.elapsed().as_secs_f64(),
-        },
-        // An early stop leaves the stream unfinished: it is not the end of the input.
-        interrupted: interrupted && error.is_none(),
+        interrupted,
         error,
-    })
+    };
+    Ok(end.outcome(&runner, &capture, &tracker, corrupt))
+}
+
+/// Adds `located` to `corrupt` if the capture marked it so, naming its image file (image
+/// sequences) or the video.
+fn record_corrupt(
+    located: &Located,
+    files: &[PathBuf],
+    input: &Path,
+    corrupt: &mut Vec<CorruptFrame>,
+) {
+    if let Some(reason) = &located.frame.corrupt {
+        let index = located.frame.index;
+        let file = files.get(index as usize).map_or(input, PathBuf::as_path);
+        corrupt.push(CorruptFrame {
+            frame: index,
+            file: file.display().to_string(),
+            reason: reason.clone(),
+        });
+    }
+}
+
+/// How the stages of pass 1 ended, before the counts are gathered.
+struct PassEnd {
+    scored: u64,
+    interrupted: bool,
+    error: Option<anyhow::Error>,
+}
+
+impl PassEnd {
+    /// The pass's outcome: the runner's per-stage counts and busy times, the stream's facts.
+    fn outcome(
+        self,
+        runner: &Runner,
+        capture: &Capture,
+        tracker: &AreaTracker,
+        corrupt: Vec<CorruptFrame>,
+    ) -> PassOutcome {
+        let stats = runner.stats();
+        let busy = |i: usize| stats[i].busy.as_secs_f64();
+        PassOutcome {
+            decoded: stats[0].items,
+            scored: self.scored,
+            stream: capture.info(),
+            manifest_sha256: capture.manifest_sha256(),
+            area_changes: tracker.changes(),
+            corrupt,
+            times: StageTimes {
+                decode_s: busy(0),
+                prepare_s: busy(1),
+                infer_s: busy(2),
+                wall_s: runner.elapsed().as_secs_f64(),
+            },
+            // An early stop leaves the stream unfinished: it is not the end of the input.
+            interrupted: self.interrupted && self.error.is_none(),
+            error: self.error,
+        }
+    }
 }
 
 /// The caller's side of pass 1: scores in order to `on_scores`, until the end, a failure of

@@ -121,47 +121,13 @@ impl VideoSink {
             .block(true)
             .max_bytes(MAX_QUEUED_BYTES)
             .build();
-        let make = |factory: &str| {
-            gst::ElementFactory::make(factory)
-                .build()
-                .map_err(|e| setup(format!("element {factory} is not available: {e}")))
-        };
-        let convert = make("videoconvert")?;
-        // 4:2:0 so browsers and hospital PCs can play the file (x264 would pick 4:4:4 for RGB).
-        let i420 = gst::ElementFactory::make("capsfilter")
-            .property(
-                "caps",
-                gst_video::VideoCapsBuilder::new()
-                    .format(gst_video::VideoFormat::I420)
-                    .build(),
-            )
-            .build()
-            .map_err(|e| setup(format!("element capsfilter is not available: {e}")))?;
-        let encoder = make("x264enc")?;
-        encoder.set_property_from_str("pass", "qual");
-        encoder.set_property("quantizer", settings.quality.min(51));
-        encoder.set_property_from_str("speed-preset", settings.speed_preset);
-        let parse = make("h264parse")?;
-        let mux = gst::ElementFactory::make("mp4mux")
-            .property("faststart", true)
-            .build()
-            .map_err(|e| setup(format!("element mp4mux is not available: {e}")))?;
-        let filesink = gst::ElementFactory::make("filesink")
-            .property("location", location)
-            .build()
-            .map_err(|e| setup(format!("element filesink is not available: {e}")))?;
         let pipeline = gst::Pipeline::with_name("annotated-video");
-        let chain = [
-            src.upcast_ref(),
-            &convert,
-            &i420,
-            &encoder,
-            &parse,
-            &mux,
-            &filesink,
-        ];
-        pipeline.add_many(chain).map_err(|e| setup(e.to_string()))?;
-        gst::Element::link_many(chain).map_err(|e| setup(e.to_string()))?;
+        let mut chain = vec![src.clone().upcast::<gst::Element>()];
+        chain.extend(encoder_chain(location, settings).map_err(setup)?);
+        pipeline
+            .add_many(&chain)
+            .map_err(|e| setup(e.to_string()))?;
+        gst::Element::link_many(&chain).map_err(|e| setup(e.to_string()))?;
         let sink = Self {
             path: path.to_path_buf(),
             pipeline,
@@ -292,6 +258,26 @@ impl VideoSink {
             source,
         }
     }
+}
+
+/// `videoconvert → I420 → x264enc → h264parse → mp4mux → filesink(location)`.
+fn encoder_chain(location: &str, settings: Settings) -> Result<Vec<gst::Element>, String> {
+    use crate::gst::element;
+    // 4:2:0 so browsers and hospital PCs can play the file (x264 would pick 4:4:4 for RGB).
+    let i420 = gst_video::VideoCapsBuilder::new()
+        .format(gst_video::VideoFormat::I420)
+        .build();
+    let encoder = element("x264enc", &[("quantizer", &settings.quality.min(51))])?;
+    encoder.set_property_from_str("pass", "qual");
+    encoder.set_property_from_str("speed-preset", settings.speed_preset);
+    Ok(vec![
+        element("videoconvert", &[])?,
+        element("capsfilter", &[("caps", &i420)])?,
+        encoder,
+        element("h264parse", &[])?,
+        element("mp4mux", &[("faststart", &true)])?,
+        element("filesink", &[("location", &location)])?,
+    ])
 }
 
 impl Drop for VideoSink {

@@ -1,8 +1,8 @@
 //! One writer per output folder: an advisory `flock` on `<out>/.endoscan.lock`.
 //!
 //! The operating system drops the lock when its holder exits, however it exits (a `kill -9`
-//! included), so a crashed run never leaves a folder stuck; the lock file itself stays behind
-//! and is harmless. The file records who holds it (pid, host, command, start time) so that a
+//! included), so a crashed run never leaves a folder stuck; a finished run removes the lock
+//! file, a killed one leaves it behind, harmless, for the next run to take over. The file records who holds it (pid, host, command, start time) so that a
 //! refused second writer can say which process to wait for.
 
 use std::fs::{File, OpenOptions, TryLockError};
@@ -23,8 +23,8 @@ pub enum LockError {
         folder.display()
     )]
     InUse { folder: PathBuf, holder: String },
-    /// The lock file could not be created, read or written.
-    #[error("cannot lock output folder {}: {source}", folder.display())]
+    /// The folder or its lock file could not be created, read or written.
+    #[error("--out {}: cannot create or lock the output folder", folder.display())]
     Io {
         folder: PathBuf,
         #[source]
@@ -47,23 +47,28 @@ impl OutDirLock {
             source,
         };
         std::fs::create_dir_all(folder).map_err(io)?;
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(folder.join(LOCK_FILE))
-            .map_err(io)?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                return Err(LockError::InUse {
-                    folder: folder.to_path_buf(),
-                    holder: describe_holder(&mut file),
-                })
+        let path = folder.join(LOCK_FILE);
+        let mut file = loop {
+            let mut file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+                .map_err(io)?;
+            match file.try_lock() {
+                // A holder that just finished removed the file we opened: lock the new one.
+                Ok(()) if still_at(&file, &path) => break file,
+                Ok(()) => continue,
+                Err(TryLockError::WouldBlock) => {
+                    return Err(LockError::InUse {
+                        folder: folder.to_path_buf(),
+                        holder: describe_holder(&mut file),
+                    })
+                }
+                Err(TryLockError::Error(source)) => return Err(io(source)),
             }
-            Err(TryLockError::Error(source)) => return Err(io(source)),
-        }
+        };
         file.set_len(0).map_err(io)?;
         file.seek(SeekFrom::Start(0)).map_err(io)?;
         file.write_all(holder_record().as_bytes()).map_err(io)?;
@@ -77,6 +82,23 @@ impl OutDirLock {
     /// The folder this lock holds.
     pub fn folder(&self) -> &Path {
         &self.folder
+    }
+}
+
+impl Drop for OutDirLock {
+    /// Removes the lock file while still holding the lock, so a finished run leaves only its
+    /// outputs; a killed one leaves a stale file that the next run takes over.
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(self.folder.join(LOCK_FILE));
+    }
+}
+
+/// Whether `path` still names the open `file` (not removed or replaced since it was opened).
+fn still_at(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(open), Ok(named)) => (open.dev(), open.ino()) == (named.dev(), named.ino()),
+        _ => false,
     }
 }
 
@@ -146,6 +168,10 @@ mod tests {
             "{err}"
         );
         drop(first);
+        assert!(
+            !dir.join(LOCK_FILE).exists(),
+            "a released lock leaves no file"
+        );
         OutDirLock::acquire(&dir).expect("released on drop");
     }
 
