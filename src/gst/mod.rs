@@ -8,8 +8,26 @@ pub use bus::{watch_bus, BusEvent, PipelineError};
 /// Initializes GStreamer once; safe to call from anywhere.
 pub fn init() -> Result<(), String> {
     static INIT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
-    INIT.get_or_init(|| gstreamer::init().map_err(|e| format!("cannot initialise GStreamer: {e}")))
-        .clone()
+    INIT.get_or_init(|| {
+        gstreamer::init().map_err(|e| format!("cannot initialise GStreamer: {e}"))?;
+        route_gstreamer_messages();
+        Ok(())
+    })
+    .clone()
+}
+
+/// GStreamer's own warnings and failed assertions (libav decoders print hundreds per file on
+/// some Matroska inputs, e.g. "Sticky event misordering") go to the log at debug level instead
+/// of the terminal: they are not the user's to act on, and real failures reach endoscan as bus
+/// errors, reported with the file. Messages of other libraries keep GLib's default handling.
+fn route_gstreamer_messages() {
+    use gstreamer::glib;
+    glib::log_set_default_handler(|domain, level, message| match domain {
+        Some(d) if d.starts_with("GStreamer") => {
+            tracing::debug!(target: "endoscan::gstreamer", "{d} {level:?}: {message}")
+        }
+        _ => glib::log_default_handler(domain, level, Some(message)),
+    });
 }
 
 /// Makes an element of `factory` with `properties`, or says which plugin is missing.

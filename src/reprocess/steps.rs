@@ -319,7 +319,8 @@ impl<'a> StudyRun<'a> {
                 .records
                 .iter()
                 .map(|r| (r.segment.end_ms - r.segment.start_ms) / 1e3)
-                .sum(),
+                // Not `sum()`: an empty f64 sum is -0.0, printed "-0.0 s".
+                .fold(0.0, |total, s| total + s),
             smoothing: self.s.smooth,
             area_changes: pass.area_changes,
             corrupt: pass.corrupt.clone(),
