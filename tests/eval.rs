@@ -4,12 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
+use endoscan::data::split::{Split, SplitSettings, Subset};
+use endoscan::data::{DataSettings, Dataset};
 use endoscan::eval::metrics::{auc, auc_interval, roc_curve, wilson, Confusion, Metrics, Z95};
 use endoscan::eval::stats::pearson;
 use endoscan::eval::{evaluate, EvalSettings, Model};
 use endoscan::model::{ModelMetadata, Normalization};
-use endoscan::train::data::{DataSettings, Dataset};
-use endoscan::train::split::{Split, SplitSettings, Subset};
 use image::RgbImage;
 use ndarray::ArrayView4;
 

@@ -27,10 +27,10 @@ use serde_json::json;
 
 use ndarray::ArrayView4;
 
+use crate::data::split::{Split, Subset};
+use crate::data::{DataError, DataSettings, Dataset};
 use crate::infer::{Classifier, ClassifierOptions, ExecutionProvider};
 use crate::model::ModelMetadata;
-use crate::train::data::{DataError, DataSettings, Dataset};
-use crate::train::split::{Split, Subset};
 use crate::util::outdir_lock::OutDirLock;
 pub use metrics::Metrics;
 pub use score::Model;

@@ -17,7 +17,7 @@ use super::metrics::{roc_curve, Metrics};
 use super::plots::{confusion_svg, roc_svg};
 use super::report::{self, Miss, ReportContext};
 use super::score::Scored;
-use crate::train::data::{csv, Dataset};
+use crate::data::{csv, Dataset};
 
 /// Output file names.
 pub const METRICS_FILE: &str = "metrics.json";

@@ -8,10 +8,10 @@ use std::sync::Arc;
 use indicatif::ProgressBar;
 use ndarray::{Array4, ArrayView4};
 
+use crate::data::images::prepare_one;
+use crate::data::{BadImage, DataError, Dataset, Loader, LoaderSettings};
 use crate::model::ModelMetadata;
 use crate::preprocess::Preprocessor;
-use crate::train::data::{BadImage, DataError, Dataset, Loader, LoaderSettings};
-use crate::train::frames::prepare_one;
 
 /// What evaluation needs from a model.
 pub trait Model {
