@@ -14,6 +14,7 @@ pub mod eval;
 pub mod export;
 pub mod gst;
 pub mod infer;
+pub mod metrics;
 pub mod model;
 pub mod overlay;
 pub mod pipeline;

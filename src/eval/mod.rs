@@ -9,10 +9,9 @@
 //! Failure modes: unreadable images are listed together and fail the run unless `--skip-bad`;
 //! bad arguments fail before any work.
 //!
-//! [`metrics`] and [`stats`] are pure and reused by `train` (threshold choice) and `study`
-//! (Pearson r of the batch-size sweep).
+//! [`crate::metrics`] (used by `train` for the threshold choice too) and [`stats`] (Pearson r of
+//! `study`'s batch-size sweep) are pure.
 
-pub mod metrics;
 pub mod output;
 pub mod plots;
 pub mod report;
@@ -25,15 +24,14 @@ use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
-use ndarray::ArrayView4;
-
 use crate::data::split::{Split, Subset};
 use crate::data::{DataError, DataSettings, Dataset};
-use crate::infer::{Classifier, ClassifierOptions, ExecutionProvider};
+use crate::infer::{Classifier, ClassifierOptions, ExecutionProvider, Scorer};
+/// The metrics, under their former path.
+pub use crate::metrics;
+pub use crate::metrics::Metrics;
 use crate::model::ModelMetadata;
 use crate::util::outdir_lock::OutDirLock;
-pub use metrics::Metrics;
-pub use score::Model;
 
 /// Images per model call by default.
 pub const DEFAULT_BATCH: usize = 16;
@@ -120,8 +118,10 @@ impl EvalSettings {
 pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let settings = EvalSettings::from_args(args)?;
     let mut model = load_model(&args.model, args)?;
+    let meta = model.metadata().clone();
     let result = evaluate(
-        model.as_mut(),
+        &mut model,
+        &meta,
         &settings,
         json!({ "path": args.model.display().to_string() }),
     )?;
@@ -130,27 +130,13 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
 }
 
 /// Loads the ONNX model through the project's classifier.
-fn load_model(path: &std::path::Path, args: &EvalArgs) -> anyhow::Result<Box<dyn Model>> {
+fn load_model(path: &std::path::Path, args: &EvalArgs) -> anyhow::Result<Classifier> {
     let options = ClassifierOptions {
         provider: args.provider,
         device_id: args.device_id,
         ..ClassifierOptions::default()
     };
-    Ok(Box::new(Classifier::load(path, &options)?))
-}
-
-impl Model for Classifier {
-    fn metadata(&self) -> &ModelMetadata {
-        Classifier::metadata(self)
-    }
-
-    fn positive_probabilities(&mut self, batch: ArrayView4<'_, f32>) -> anyhow::Result<Vec<f32>> {
-        let positive = Classifier::metadata(self).positive;
-        let probs = self
-            .classify_batch(batch)
-            .with_context(|| format!("{}: inference", self.path().display()))?;
-        Ok(probs.column(positive).to_vec())
-    }
+    Ok(Classifier::load(path, &options)?)
 }
 
 /// What an evaluation returns to its caller.
@@ -161,14 +147,15 @@ pub struct EvalResult {
     pub out: PathBuf,
 }
 
-/// Evaluates `model` on the data of `settings` and writes every output; `model_facts` (a JSON
-/// object) is added to the model's own metadata in `metrics.json` and the report.
+/// Evaluates `model` (described by `meta`) on the data of `settings` and writes every output;
+/// `model_facts` (a JSON object) is added to the model's own metadata in `metrics.json` and the
+/// report.
 pub fn evaluate(
-    model: &mut dyn Model,
+    model: &mut dyn Scorer,
+    meta: &ModelMetadata,
     settings: &EvalSettings,
     model_facts: serde_json::Value,
 ) -> anyhow::Result<EvalResult> {
-    let meta = model.metadata().clone();
     let data_settings = DataSettings {
         classes: meta.classes.clone(),
         positive: meta.positive_class().to_string(),
@@ -209,6 +196,7 @@ pub fn evaluate(
     let progress = progress_bar(indices.len() as u64);
     let scores = score::score(
         model,
+        meta,
         &dataset,
         &indices,
         settings.batch,

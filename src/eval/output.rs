@@ -13,11 +13,11 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use serde_json::{json, Value};
 
-use super::metrics::{roc_curve, Metrics};
 use super::plots::{confusion_svg, roc_svg};
 use super::report::{self, Miss, ReportContext};
 use super::score::Scored;
 use crate::data::{csv, Dataset};
+use crate::metrics::{roc_curve, Metrics};
 
 /// Output file names.
 pub const METRICS_FILE: &str = "metrics.json";

@@ -4,8 +4,8 @@
 
 use std::fmt::Write as _;
 
-use super::metrics::{CiMethod, Estimate, Metrics};
 use super::plots::escape;
+use crate::metrics::{CiMethod, Estimate, Metrics};
 
 /// A misclassified image as the report lists it.
 #[derive(Debug, Clone, PartialEq)]
