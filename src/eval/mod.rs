@@ -25,7 +25,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use crate::data::split::{Split, Subset};
-use crate::data::{DataError, DataSettings, Dataset};
+use crate::data::{BadImage, DataError, DataSettings, Dataset};
 use crate::infer::{Classifier, ClassifierOptions, ExecutionProvider, Scorer};
 /// The metrics, under their former path.
 pub use crate::metrics;
@@ -163,25 +163,7 @@ pub fn evaluate(
         threads: settings.workers,
         ..DataSettings::default()
     };
-    let mut dataset = Dataset::scan(&settings.data, &data_settings)?;
-    // Bad images found while listing count only if they belong to the evaluated subset.
-    let mut listed_bad = dataset.bad().to_vec();
-    if let Some((path, subset)) = &settings.split {
-        let split = Split::read(&dataset, path)?;
-        let keep = split.indices(*subset);
-        anyhow::ensure!(
-            !keep.is_empty(),
-            "{}: no images in subset '{subset}' of {}",
-            path.display(),
-            dataset.source().path().display()
-        );
-        dataset.retain_indices(|i| split.subset_of(i) == Some(*subset));
-        listed_bad = split
-            .bad_indices(*subset)
-            .into_iter()
-            .map(|i| dataset.bad()[i].clone())
-            .collect();
-    }
+    let (dataset, listed_bad) = open_subset(settings, &data_settings)?;
     let indices: Vec<usize> = (0..dataset.len()).collect();
     tracing::info!(
         "evaluating {} images of {} (classes {:?}, positive '{}')",
@@ -205,18 +187,7 @@ pub fn evaluate(
     )?;
     progress.finish_and_clear();
     let bad: Vec<_> = listed_bad.into_iter().chain(scores.failed).collect();
-    if !bad.is_empty() {
-        if !settings.skip_bad {
-            return Err(DataError::BadImages {
-                source_path: dataset.source().path().to_path_buf(),
-                images: bad,
-            }
-            .into());
-        }
-        for b in &bad {
-            tracing::warn!("skipped {}: {}", b.path.display(), b.reason);
-        }
-    }
+    settle_bad(&dataset, &bad, settings.skip_bad)?;
     anyhow::ensure!(
         !scores.scored.is_empty(),
         "{}: no image could be evaluated",
@@ -232,30 +203,13 @@ pub fn evaluate(
     let probabilities: Vec<f32> = scores.scored.iter().map(|s| s.probability).collect();
     let metrics = Metrics::compute(&probabilities, &truth, threshold);
 
-    let mut model_json = json!({
-        "variant": meta.variant.to_string(),
-        "input_size": meta.input_size,
-        "normalization": meta.normalization.to_string(),
-        "threshold": meta.threshold,
-        "weights_sha256": meta.weights_sha256,
-    });
-    if let (Some(m), serde_json::Value::Object(extra)) = (model_json.as_object_mut(), model_facts) {
-        m.extend(extra);
-    }
-    let skipped: Vec<String> = bad.iter().map(|b| b.path.display().to_string()).collect();
-    let data_json = json!({
-        "path": dataset.source().path().display().to_string(),
-        "split": settings.split.as_ref().map(|(p, _)| p.display().to_string()),
-        "subset": settings.split.as_ref().map(|(_, s)| s.name()),
-        "skipped": skipped,
-    });
     let report = output::write_all(
         &output::Evaluation {
             dataset: &dataset,
             scored: &scores.scored,
             metrics: &metrics,
-            model: model_json,
-            data: data_json,
+            model: model_json(meta, model_facts),
+            data: data_json(&dataset, settings, &bad),
         },
         &settings.out,
     )
@@ -264,6 +218,76 @@ pub fn evaluate(
         metrics,
         report,
         out: settings.out.clone(),
+    })
+}
+
+/// Lists the data of `settings`, keeps the subset its split names, and returns it with the bad
+/// images found while listing that belong to it.
+fn open_subset(
+    settings: &EvalSettings,
+    data_settings: &DataSettings,
+) -> anyhow::Result<(Dataset, Vec<BadImage>)> {
+    let mut dataset = Dataset::scan(&settings.data, data_settings)?;
+    // Bad images found while listing count only if they belong to the evaluated subset.
+    let mut listed_bad = dataset.bad().to_vec();
+    if let Some((path, subset)) = &settings.split {
+        let split = Split::read(&dataset, path)?;
+        let keep = split.indices(*subset);
+        anyhow::ensure!(
+            !keep.is_empty(),
+            "{}: no images in subset '{subset}' of {}",
+            path.display(),
+            dataset.source().path().display()
+        );
+        dataset.retain_indices(|i| split.subset_of(i) == Some(*subset));
+        listed_bad = split
+            .bad_indices(*subset)
+            .into_iter()
+            .map(|i| dataset.bad()[i].clone())
+            .collect();
+    }
+    Ok((dataset, listed_bad))
+}
+
+/// Fails listing every bad image unless `skip_bad`, in which case each is a warning.
+fn settle_bad(dataset: &Dataset, bad: &[BadImage], skip_bad: bool) -> Result<(), DataError> {
+    if !bad.is_empty() {
+        if !skip_bad {
+            return Err(DataError::BadImages {
+                source_path: dataset.source().path().to_path_buf(),
+                images: bad.to_vec(),
+            });
+        }
+        for b in bad {
+            tracing::warn!("skipped {}: {}", b.path.display(), b.reason);
+        }
+    }
+    Ok(())
+}
+
+/// The model as `metrics.json` describes it: its metadata and the caller's `facts`.
+fn model_json(meta: &ModelMetadata, facts: serde_json::Value) -> serde_json::Value {
+    let mut model_json = json!({
+        "variant": meta.variant.to_string(),
+        "input_size": meta.input_size,
+        "normalization": meta.normalization.to_string(),
+        "threshold": meta.threshold,
+        "weights_sha256": meta.weights_sha256,
+    });
+    if let (Some(m), serde_json::Value::Object(extra)) = (model_json.as_object_mut(), facts) {
+        m.extend(extra);
+    }
+    model_json
+}
+
+/// The data as `metrics.json` describes it, with the images left out.
+fn data_json(dataset: &Dataset, settings: &EvalSettings, bad: &[BadImage]) -> serde_json::Value {
+    let skipped: Vec<String> = bad.iter().map(|b| b.path.display().to_string()).collect();
+    json!({
+        "path": dataset.source().path().display().to_string(),
+        "split": settings.split.as_ref().map(|(p, _)| p.display().to_string()),
+        "subset": settings.split.as_ref().map(|(_, s)| s.name()),
+        "skipped": skipped,
     })
 }
 
