@@ -1,6 +1,6 @@
 //! Labelled image datasets, below both `train` and `eval`: [`Dataset`] (listing and checking
 //! an ImageFolder or a CSV manifest, content hash), [`split`] (the seeded train/val/test
-//! split), [`csv`] (the minimal CSV every file of a run uses), [`images`] (decoding and
+//! split), `csv` (the minimal CSV every file of a run uses), [`images`] (decoding and
 //! preparing one image) and [`loader`] (threaded, in-order preparation of batches).
 //!
 //! Input: an ImageFolder (`DIR/<class>/**/*.png|jpg|ppm`, class names configurable) or a CSV
