@@ -3,16 +3,18 @@
 //!
 //! Modules follow the data flow: [`capture`] → [`preprocess`] → [`infer`] → [`smooth`] →
 //! [`overlay`] / [`sink`]; the model side is [`model`] (architecture, weights, ONNX export),
-//! [`train`] and [`eval`]; [`synth`] makes labelled gastroscopy-like data for tests and demos.
+//! [`data`] (labelled datasets and splits) under [`train`] and [`eval`]; [`synth`] makes labelled gastroscopy-like data for tests and demos.
 
 pub mod capture;
 pub mod check_masking;
 pub mod classify;
 pub mod cli;
+pub mod data;
 pub mod eval;
 pub mod export;
 pub mod gst;
 pub mod infer;
+pub mod metrics;
 pub mod model;
 pub mod overlay;
 pub mod pipeline;

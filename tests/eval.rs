@@ -4,12 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
-use endoscan::eval::metrics::{auc, auc_interval, roc_curve, wilson, Confusion, Metrics, Z95};
+use endoscan::data::split::{Split, SplitSettings, Subset};
+use endoscan::data::{DataSettings, Dataset};
 use endoscan::eval::stats::pearson;
-use endoscan::eval::{evaluate, EvalSettings, Model};
+use endoscan::eval::{evaluate, EvalSettings};
+use endoscan::infer::Scorer;
+use endoscan::metrics::{auc, auc_interval, roc_curve, wilson, Confusion, Metrics, Z95};
 use endoscan::model::{ModelMetadata, Normalization};
-use endoscan::train::data::{DataSettings, Dataset};
-use endoscan::train::split::{Split, SplitSettings, Subset};
 use image::RgbImage;
 use ndarray::ArrayView4;
 
@@ -138,15 +139,10 @@ fn pearson_of_the_papers_batch_size_study() {
 
 /// A stand-in for the ONNX classifier: the positive probability is the mean red value of the
 /// (normalized) input, so red images score high.
-struct RedModel {
-    meta: ModelMetadata,
-}
+struct RedModel;
 
-impl Model for RedModel {
-    fn metadata(&self) -> &ModelMetadata {
-        &self.meta
-    }
-    fn positive_probabilities(&mut self, batch: ArrayView4<'_, f32>) -> anyhow::Result<Vec<f32>> {
+impl Scorer for RedModel {
+    fn score(&mut self, batch: ArrayView4<'_, f32>) -> anyhow::Result<Vec<f32>> {
         Ok(batch
             .outer_iter()
             .map(|img| {
@@ -157,18 +153,18 @@ impl Model for RedModel {
     }
 }
 
-fn red_model(size: usize) -> RedModel {
-    RedModel {
-        meta: ModelMetadata {
-            variant: "r14x0.5".parse().unwrap(),
-            input_size: size,
-            normalization: Normalization::Unit,
-            classes: vec!["cancer".into(), "non-cancer".into()],
-            positive: 0,
-            threshold: 0.5,
-            weights_sha256: "0".repeat(64),
-        },
-    }
+/// The red model and its self-description.
+fn red_model(size: usize) -> (RedModel, ModelMetadata) {
+    let meta = ModelMetadata {
+        variant: "r14x0.5".parse().unwrap(),
+        input_size: size,
+        normalization: Normalization::Unit,
+        classes: vec!["cancer".into(), "non-cancer".into()],
+        positive: 0,
+        threshold: 0.5,
+        weights_sha256: "0".repeat(64),
+    };
+    (RedModel, meta)
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -226,9 +222,9 @@ fn eval_pipeline_writes_every_output() {
     let data = dir.join("data");
     red_dataset(&data);
     let out = dir.join("out");
-    let mut model = red_model(32);
+    let (mut model, meta) = red_model(32);
     let facts = serde_json::json!({"path": "red.onnx"});
-    let r = evaluate(&mut model, &settings(&data, &out), facts).unwrap();
+    let r = evaluate(&mut model, &meta, &settings(&data, &out), facts).unwrap();
     assert_eq!(
         r.metrics.confusion,
         Confusion {
@@ -295,10 +291,10 @@ fn eval_on_a_split_subset_and_bad_images() {
     split.write(&d, &split_file).unwrap();
     let test_n = split.indices(Subset::Test).len();
 
-    let mut model = red_model(32);
+    let (mut model, meta) = red_model(32);
     let mut s = settings(&data, &dir.join("out"));
     s.split = Some((split_file, Subset::Test));
-    let r = evaluate(&mut model, &s, serde_json::json!({})).unwrap();
+    let r = evaluate(&mut model, &meta, &s, serde_json::json!({})).unwrap();
     assert_eq!(r.metrics.n, test_n);
 
     // A corrupt file and an all-black frame (no image area) are listed together.
@@ -309,7 +305,7 @@ fn eval_on_a_split_subset_and_bad_images() {
     let s = settings(&data, &dir.join("out2"));
     let msg = format!(
         "{:#}",
-        evaluate(&mut model, &s, serde_json::json!({})).unwrap_err()
+        evaluate(&mut model, &meta, &s, serde_json::json!({})).unwrap_err()
     );
     assert!(msg.contains("2 unreadable or odd images"), "{msg}");
     assert!(
@@ -318,7 +314,7 @@ fn eval_on_a_split_subset_and_bad_images() {
     );
     let mut s = settings(&data, &dir.join("out3"));
     s.skip_bad = true;
-    let r = evaluate(&mut model, &s, serde_json::json!({})).unwrap();
+    let r = evaluate(&mut model, &meta, &s, serde_json::json!({})).unwrap();
     assert_eq!(r.metrics.n, 24);
 }
 

@@ -3,10 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
+use endoscan::data::split::{Split, SplitSettings, Subset};
+use endoscan::data::{DataError, DataSettings, Dataset, Loader, LoaderSettings};
 use endoscan::train::augment::Augmenter;
-use endoscan::train::data::{DataError, DataSettings, Dataset, Loader, LoaderSettings, Sampler};
 use endoscan::train::rng::Rng;
-use endoscan::train::split::{Split, SplitSettings, Subset};
+use endoscan::train::sampler::Sampler;
 use image::{GrayImage, RgbImage};
 
 /// A fresh, empty temp folder for one test.

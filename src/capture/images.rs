@@ -13,8 +13,9 @@ use sha2::{Digest, Sha256};
 
 use super::integrity::{self, ImageKind};
 use super::listing::{glob_match, has_wildcards, natural_cmp};
-use super::{CaptureError, Frame, Settings, SourceKind, StreamInfo, IMAGE_EXTENSIONS};
+use super::{CaptureError, Frame, Settings, SourceKind, StreamInfo};
 use crate::util::hash::hex;
+use crate::util::image_file::{decode_rgb_bytes, is_image_extension};
 
 pub(super) struct ImageSource {
     files: Vec<PathBuf>,
@@ -145,11 +146,11 @@ impl ImageSource {
         let path = self.files[self.next - 1].clone();
         let decoded = integrity::check(&bytes).and_then(|kind| {
             warn_on_misnamed(&path, kind);
-            image::load_from_memory(&bytes).map_err(|e| format!("cannot decode: {e}"))
+            decode_rgb_bytes(&bytes)
         });
         let mut frame = match decoded {
             Ok(img) => {
-                let frame = Frame::from_rgb_image(index, self.pts(index), img.to_rgb8());
+                let frame = Frame::from_rgb_image(index, self.pts(index), img);
                 self.last_size = Some((frame.width, frame.height));
                 frame
             }
@@ -221,5 +222,5 @@ impl ImageSource {
 
 fn is_image_name(name: &str) -> bool {
     name.rsplit_once('.')
-        .is_some_and(|(_, ext)| IMAGE_EXTENSIONS.iter().any(|e| e.eq_ignore_ascii_case(ext)))
+        .is_some_and(|(_, ext)| is_image_extension(ext))
 }

@@ -6,9 +6,10 @@
 //!   appsink`, the appsink caps fixed in code to `video/x-raw,format=RGB`. Offline the appsink
 //!   keeps at most [`Settings::max_buffers`] frames and never drops: when the consumer is slow
 //!   the decoder blocks (back-pressure), so every decoded frame is delivered.
-//! * **Images** (capsule exports): a directory (every `png`/`jpg`/`jpeg`/`ppm`/`pgm`/`pnm` in
-//!   it, other files ignored) or a glob on the file name (`study/*.png`), in natural order
-//!   (`img2` before `img10`); PTS = index / [`Settings::image_fps`].
+//! * **Images** (capsule exports): a directory (every file with one of the
+//!   [`IMAGE_EXTENSIONS`] in it, other files ignored) or a glob on the file name
+//!   (`study/*.png`), in natural order (`img2` before `img10`); PTS = index /
+//!   [`Settings::image_fps`].
 //!
 //! Thread: [`Capture::next_frame`] runs on the caller's thread (GStreamer decodes on its own
 //! streaming threads behind the appsink). Failure modes, each a [`CaptureError`] naming the
@@ -39,8 +40,8 @@ pub const DEFAULT_IMAGE_FPS: f64 = 2.0;
 /// How long `next_frame` waits for a sample before it looks at the bus again.
 const POLL: Duration = Duration::from_millis(50);
 
-/// File extensions read as images (what the `image` crate is built with here).
-pub const IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "ppm", "pgm", "pnm"];
+/// File extensions read as images: the crate's one list.
+pub use crate::util::image_file::IMAGE_EXTENSIONS;
 
 /// Capture settings.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -9,10 +9,9 @@
 //! Failure modes: unreadable images are listed together and fail the run unless `--skip-bad`;
 //! bad arguments fail before any work.
 //!
-//! [`metrics`] and [`stats`] are pure and reused by `train` (threshold choice) and `study`
-//! (Pearson r of the batch-size sweep).
+//! [`crate::metrics`] (used by `train` for the threshold choice too) and [`stats`] (Pearson r of
+//! `study`'s batch-size sweep) are pure.
 
-pub mod metrics;
 pub mod output;
 pub mod plots;
 pub mod report;
@@ -25,15 +24,14 @@ use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
-use ndarray::ArrayView4;
-
-use crate::infer::{Classifier, ClassifierOptions, ExecutionProvider};
+use crate::data::split::{Split, Subset};
+use crate::data::{BadImage, DataError, DataSettings, Dataset};
+use crate::infer::{Classifier, ClassifierOptions, ExecutionProvider, Scorer};
+/// The metrics, under their former path.
+pub use crate::metrics;
+pub use crate::metrics::Metrics;
 use crate::model::ModelMetadata;
-use crate::train::data::{DataError, DataSettings, Dataset};
-use crate::train::split::{Split, Subset};
 use crate::util::outdir_lock::OutDirLock;
-pub use metrics::Metrics;
-pub use score::Model;
 
 /// Images per model call by default.
 pub const DEFAULT_BATCH: usize = 16;
@@ -120,8 +118,10 @@ impl EvalSettings {
 pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let settings = EvalSettings::from_args(args)?;
     let mut model = load_model(&args.model, args)?;
+    let meta = model.metadata().clone();
     let result = evaluate(
-        model.as_mut(),
+        &mut model,
+        &meta,
         &settings,
         json!({ "path": args.model.display().to_string() }),
     )?;
@@ -130,27 +130,13 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
 }
 
 /// Loads the ONNX model through the project's classifier.
-fn load_model(path: &std::path::Path, args: &EvalArgs) -> anyhow::Result<Box<dyn Model>> {
+fn load_model(path: &std::path::Path, args: &EvalArgs) -> anyhow::Result<Classifier> {
     let options = ClassifierOptions {
         provider: args.provider,
         device_id: args.device_id,
         ..ClassifierOptions::default()
     };
-    Ok(Box::new(Classifier::load(path, &options)?))
-}
-
-impl Model for Classifier {
-    fn metadata(&self) -> &ModelMetadata {
-        Classifier::metadata(self)
-    }
-
-    fn positive_probabilities(&mut self, batch: ArrayView4<'_, f32>) -> anyhow::Result<Vec<f32>> {
-        let positive = Classifier::metadata(self).positive;
-        let probs = self
-            .classify_batch(batch)
-            .with_context(|| format!("{}: inference", self.path().display()))?;
-        Ok(probs.column(positive).to_vec())
-    }
+    Ok(Classifier::load(path, &options)?)
 }
 
 /// What an evaluation returns to its caller.
@@ -161,14 +147,15 @@ pub struct EvalResult {
     pub out: PathBuf,
 }
 
-/// Evaluates `model` on the data of `settings` and writes every output; `model_facts` (a JSON
-/// object) is added to the model's own metadata in `metrics.json` and the report.
+/// Evaluates `model` (described by `meta`) on the data of `settings` and writes every output;
+/// `model_facts` (a JSON object) is added to the model's own metadata in `metrics.json` and the
+/// report.
 pub fn evaluate(
-    model: &mut dyn Model,
+    model: &mut dyn Scorer,
+    meta: &ModelMetadata,
     settings: &EvalSettings,
     model_facts: serde_json::Value,
 ) -> anyhow::Result<EvalResult> {
-    let meta = model.metadata().clone();
     let data_settings = DataSettings {
         classes: meta.classes.clone(),
         positive: meta.positive_class().to_string(),
@@ -176,7 +163,71 @@ pub fn evaluate(
         threads: settings.workers,
         ..DataSettings::default()
     };
-    let mut dataset = Dataset::scan(&settings.data, &data_settings)?;
+    let (dataset, listed_bad) = open_subset(settings, &data_settings)?;
+    let indices: Vec<usize> = (0..dataset.len()).collect();
+    tracing::info!(
+        "evaluating {} images of {} (classes {:?}, positive '{}')",
+        indices.len(),
+        dataset.source().path().display(),
+        meta.classes,
+        meta.positive_class()
+    );
+
+    // Taken once the data has been read (bad data leaves no folder behind), held to the end.
+    let _lock = OutDirLock::acquire(&settings.out)?;
+    let progress = progress_bar(indices.len() as u64);
+    let scores = score::score(
+        model,
+        meta,
+        &dataset,
+        &indices,
+        settings.batch,
+        settings.workers,
+        &progress,
+    )?;
+    progress.finish_and_clear();
+    let bad: Vec<_> = listed_bad.into_iter().chain(scores.failed).collect();
+    settle_bad(&dataset, &bad, settings.skip_bad)?;
+    anyhow::ensure!(
+        !scores.scored.is_empty(),
+        "{}: no image could be evaluated",
+        dataset.source().path().display()
+    );
+
+    let threshold = settings.threshold.unwrap_or(meta.threshold);
+    let truth: Vec<bool> = scores
+        .scored
+        .iter()
+        .map(|s| dataset.samples()[s.index].label == dataset.positive())
+        .collect();
+    let probabilities: Vec<f32> = scores.scored.iter().map(|s| s.probability).collect();
+    let metrics = Metrics::compute(&probabilities, &truth, threshold);
+
+    let report = output::write_all(
+        &output::Evaluation {
+            dataset: &dataset,
+            scored: &scores.scored,
+            metrics: &metrics,
+            model: model_json(meta, model_facts),
+            data: data_json(&dataset, settings, &bad),
+        },
+        &settings.out,
+    )
+    .with_context(|| format!("{}: writing the evaluation", settings.out.display()))?;
+    Ok(EvalResult {
+        metrics,
+        report,
+        out: settings.out.clone(),
+    })
+}
+
+/// Lists the data of `settings`, keeps the subset its split names, and returns it with the bad
+/// images found while listing that belong to it.
+fn open_subset(
+    settings: &EvalSettings,
+    data_settings: &DataSettings,
+) -> anyhow::Result<(Dataset, Vec<BadImage>)> {
+    let mut dataset = Dataset::scan(&settings.data, data_settings)?;
     // Bad images found while listing count only if they belong to the evaluated subset.
     let mut listed_bad = dataset.bad().to_vec();
     if let Some((path, subset)) = &settings.split {
@@ -195,55 +246,27 @@ pub fn evaluate(
             .map(|i| dataset.bad()[i].clone())
             .collect();
     }
-    let indices: Vec<usize> = (0..dataset.len()).collect();
-    tracing::info!(
-        "evaluating {} images of {} (classes {:?}, positive '{}')",
-        indices.len(),
-        dataset.source().path().display(),
-        meta.classes,
-        meta.positive_class()
-    );
+    Ok((dataset, listed_bad))
+}
 
-    // Taken once the data has been read (bad data leaves no folder behind), held to the end.
-    let _lock = OutDirLock::acquire(&settings.out)?;
-    let progress = progress_bar(indices.len() as u64);
-    let scores = score::score(
-        model,
-        &dataset,
-        &indices,
-        settings.batch,
-        settings.workers,
-        &progress,
-    )?;
-    progress.finish_and_clear();
-    let bad: Vec<_> = listed_bad.into_iter().chain(scores.failed).collect();
+/// Fails listing every bad image unless `skip_bad`, in which case each is a warning.
+fn settle_bad(dataset: &Dataset, bad: &[BadImage], skip_bad: bool) -> Result<(), DataError> {
     if !bad.is_empty() {
-        if !settings.skip_bad {
+        if !skip_bad {
             return Err(DataError::BadImages {
                 source_path: dataset.source().path().to_path_buf(),
-                images: bad,
-            }
-            .into());
+                images: bad.to_vec(),
+            });
         }
-        for b in &bad {
+        for b in bad {
             tracing::warn!("skipped {}: {}", b.path.display(), b.reason);
         }
     }
-    anyhow::ensure!(
-        !scores.scored.is_empty(),
-        "{}: no image could be evaluated",
-        dataset.source().path().display()
-    );
+    Ok(())
+}
 
-    let threshold = settings.threshold.unwrap_or(meta.threshold);
-    let truth: Vec<bool> = scores
-        .scored
-        .iter()
-        .map(|s| dataset.samples()[s.index].label == dataset.positive())
-        .collect();
-    let probabilities: Vec<f32> = scores.scored.iter().map(|s| s.probability).collect();
-    let metrics = Metrics::compute(&probabilities, &truth, threshold);
-
+/// The model as `metrics.json` describes it: its metadata and the caller's `facts`.
+fn model_json(meta: &ModelMetadata, facts: serde_json::Value) -> serde_json::Value {
     let mut model_json = json!({
         "variant": meta.variant.to_string(),
         "input_size": meta.input_size,
@@ -251,31 +274,20 @@ pub fn evaluate(
         "threshold": meta.threshold,
         "weights_sha256": meta.weights_sha256,
     });
-    if let (Some(m), serde_json::Value::Object(extra)) = (model_json.as_object_mut(), model_facts) {
+    if let (Some(m), serde_json::Value::Object(extra)) = (model_json.as_object_mut(), facts) {
         m.extend(extra);
     }
+    model_json
+}
+
+/// The data as `metrics.json` describes it, with the images left out.
+fn data_json(dataset: &Dataset, settings: &EvalSettings, bad: &[BadImage]) -> serde_json::Value {
     let skipped: Vec<String> = bad.iter().map(|b| b.path.display().to_string()).collect();
-    let data_json = json!({
+    json!({
         "path": dataset.source().path().display().to_string(),
         "split": settings.split.as_ref().map(|(p, _)| p.display().to_string()),
         "subset": settings.split.as_ref().map(|(_, s)| s.name()),
         "skipped": skipped,
-    });
-    let report = output::write_all(
-        &output::Evaluation {
-            dataset: &dataset,
-            scored: &scores.scored,
-            metrics: &metrics,
-            model: model_json,
-            data: data_json,
-        },
-        &settings.out,
-    )
-    .with_context(|| format!("{}: writing the evaluation", settings.out.display()))?;
-    Ok(EvalResult {
-        metrics,
-        report,
-        out: settings.out.clone(),
     })
 }
 

@@ -13,11 +13,11 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use serde_json::{json, Value};
 
-use super::metrics::{roc_curve, Metrics};
 use super::plots::{confusion_svg, roc_svg};
 use super::report::{self, Miss, ReportContext};
 use super::score::Scored;
-use crate::train::data::{csv, Dataset};
+use crate::data::{csv, Dataset};
+use crate::metrics::{roc_curve, Metrics};
 
 /// Output file names.
 pub const METRICS_FILE: &str = "metrics.json";
@@ -50,6 +50,28 @@ pub fn write_all(eval: &Evaluation<'_>, out: &Path) -> anyhow::Result<PathBuf> {
         .find(|(i, _)| *i != ds.positive())
         .map_or("negative", |(_, c)| c.as_str());
 
+    write_metrics(eval, positive, out)?;
+    write(
+        &out.join(PREDICTIONS_FILE),
+        predictions_csv(eval).as_bytes(),
+    )?;
+    let (roc, cm) = write_plots(eval, positive, negative, out)?;
+    let ctx = ReportContext {
+        facts: facts(eval),
+        positive,
+        negative,
+        roc_svg: &roc,
+        confusion_svg: &cm,
+        misses: misses(eval),
+    };
+    let report_path = out.join(REPORT_FILE);
+    write(&report_path, report::render(eval.metrics, &ctx).as_bytes())?;
+    Ok(report_path)
+}
+
+/// `metrics.json`: the metrics with the classes, the model and the data.
+fn write_metrics(eval: &Evaluation<'_>, positive: &str, out: &Path) -> anyhow::Result<()> {
+    let ds = eval.dataset;
     let mut metrics = serde_json::to_value(eval.metrics).context("serializing metrics")?;
     if let Value::Object(map) = &mut metrics {
         map.insert("positive_class".into(), json!(positive));
@@ -58,13 +80,16 @@ pub fn write_all(eval: &Evaluation<'_>, out: &Path) -> anyhow::Result<PathBuf> {
         map.insert("data".into(), eval.data.clone());
     }
     let text = serde_json::to_string_pretty(&metrics).context("serializing metrics")? + "\n";
-    write(&out.join(METRICS_FILE), text.as_bytes())?;
+    write(&out.join(METRICS_FILE), text.as_bytes())
+}
 
-    write(
-        &out.join(PREDICTIONS_FILE),
-        predictions_csv(eval).as_bytes(),
-    )?;
-
+/// `roc.svg` and `confusion.svg`; returns both for the report.
+fn write_plots(
+    eval: &Evaluation<'_>,
+    positive: &str,
+    negative: &str,
+    out: &Path,
+) -> anyhow::Result<(String, String)> {
     let (scores, truth) = scores_and_truth(eval);
     let curve = roc_curve(&scores, &truth);
     let c = &eval.metrics.confusion;
@@ -78,7 +103,11 @@ pub fn write_all(eval: &Evaluation<'_>, out: &Path) -> anyhow::Result<PathBuf> {
     write(&out.join(ROC_FILE), roc.as_bytes())?;
     let cm = confusion_svg(c, positive, negative);
     write(&out.join(CONFUSION_FILE), cm.as_bytes())?;
+    Ok((roc, cm))
+}
 
+/// The report's key/value lines of the model and the data.
+fn facts(eval: &Evaluation<'_>) -> Vec<(&'static str, String)> {
     let mut facts = Vec::new();
     for (prefix, value) in [("model", &eval.model), ("data", &eval.data)] {
         if let Value::Object(map) = value {
@@ -92,6 +121,12 @@ pub fn write_all(eval: &Evaluation<'_>, out: &Path) -> anyhow::Result<PathBuf> {
             }
         }
     }
+    facts
+}
+
+/// The misclassified images, most confident mistakes first.
+fn misses(eval: &Evaluation<'_>) -> Vec<Miss> {
+    let ds = eval.dataset;
     let mut misses: Vec<Miss> = eval
         .scored
         .iter()
@@ -112,17 +147,7 @@ pub fn write_all(eval: &Evaluation<'_>, out: &Path) -> anyhow::Result<PathBuf> {
             .abs()
             .total_cmp(&(a.probability - t).abs())
     });
-    let ctx = ReportContext {
-        facts,
-        positive,
-        negative,
-        roc_svg: &roc,
-        confusion_svg: &cm,
-        misses,
-    };
-    let report_path = out.join(REPORT_FILE);
-    write(&report_path, report::render(eval.metrics, &ctx).as_bytes())?;
-    Ok(report_path)
+    misses
 }
 
 fn is_positive(eval: &Evaluation<'_>, s: &Scored) -> bool {

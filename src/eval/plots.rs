@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::metrics::{Confusion, RocPoint};
+use crate::metrics::{Confusion, RocPoint};
 pub use crate::plot::escape;
 use crate::plot::{document, polyline, ticks, Frame, END, FONT};
 

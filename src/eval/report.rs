@@ -4,8 +4,8 @@
 
 use std::fmt::Write as _;
 
-use super::metrics::{CiMethod, Estimate, Metrics};
 use super::plots::escape;
+use crate::metrics::{CiMethod, Estimate, Metrics};
 
 /// A misclassified image as the report lists it.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,17 +33,32 @@ const MAX_MISSES: usize = 200;
 
 /// Renders the page.
 pub fn render(metrics: &Metrics, ctx: &ReportContext<'_>) -> String {
-    let mut h = String::from(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+    let mut h = String::from(HEAD);
+    facts_table(&mut h, &ctx.facts);
+    metrics_section(&mut h, metrics, ctx);
+    let _ = write!(
+        h,
+        "<h2>ROC curve and confusion matrix</h2>\n<div class=\"plots\">{}{}</div>\n",
+        ctx.roc_svg, ctx.confusion_svg
+    );
+    misses_section(&mut h, ctx);
+    h.push_str("</body></html>\n");
+    h
+}
+
+/// The page up to its first heading: document head and inline style.
+const HEAD: &str = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <title>endoscan evaluation</title><style>\
          body{font-family:Helvetica,Arial,sans-serif;margin:2em auto;max-width:960px;color:#222}\
          table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 10px;text-align:left}\
          th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}\
          .plots{display:flex;flex-wrap:wrap;gap:24px}code{font-size:90%}\
-         </style></head><body>\n<h1>endoscan evaluation</h1>\n",
-    );
+         </style></head><body>\n<h1>endoscan evaluation</h1>\n";
+
+/// The key/value table of the model and the data.
+fn facts_table(h: &mut String, facts: &[(&str, String)]) {
     h.push_str("<table>");
-    for (k, v) in &ctx.facts {
+    for (k, v) in facts {
         let _ = write!(
             h,
             "<tr><th>{}</th><td><code>{}</code></td></tr>",
@@ -51,7 +66,12 @@ pub fn render(metrics: &Metrics, ctx: &ReportContext<'_>) -> String {
             escape(v)
         );
     }
-    h.push_str("</table>\n<h2>Metrics</h2>\n");
+    h.push_str("</table>\n");
+}
+
+/// The metrics with their intervals and the counts.
+fn metrics_section(h: &mut String, metrics: &Metrics, ctx: &ReportContext<'_>) {
+    h.push_str("<h2>Metrics</h2>\n");
     let _ = write!(
         h,
         "<p>Positive class: <b>{}</b>; a sample is called positive when its probability is ≥ {}.</p>",
@@ -88,11 +108,10 @@ pub fn render(metrics: &Metrics, ctx: &ReportContext<'_>) -> String {
         c.tn,
         c.fn_
     );
-    let _ = write!(
-        h,
-        "<h2>ROC curve and confusion matrix</h2>\n<div class=\"plots\">{}{}</div>\n",
-        ctx.roc_svg, ctx.confusion_svg
-    );
+}
+
+/// The misclassified images, at most [`MAX_MISSES`] of them.
+fn misses_section(h: &mut String, ctx: &ReportContext<'_>) {
     let _ = writeln!(h, "<h2>Misclassified images ({})</h2>", ctx.misses.len());
     if ctx.misses.is_empty() {
         h.push_str("<p>None.</p>\n");
@@ -120,8 +139,6 @@ pub fn render(metrics: &Metrics, ctx: &ReportContext<'_>) -> String {
             );
         }
     }
-    h.push_str("</body></html>\n");
-    h
 }
 
 fn percent(v: Option<f64>) -> String {

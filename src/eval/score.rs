@@ -6,20 +6,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use indicatif::ProgressBar;
-use ndarray::{Array4, ArrayView4};
+use ndarray::Array4;
 
+use crate::data::images::prepare_one;
+use crate::data::{BadImage, DataError, Dataset, Loader, LoaderSettings};
+use crate::infer::Scorer;
 use crate::model::ModelMetadata;
 use crate::preprocess::Preprocessor;
-use crate::train::data::{BadImage, DataError, Dataset, Loader, LoaderSettings};
-use crate::train::frames::prepare_one;
-
-/// What evaluation needs from a model.
-pub trait Model {
-    /// The model's self-description (classes, positive class, input size, threshold).
-    fn metadata(&self) -> &ModelMetadata;
-    /// Positive-class probability of every image of a normalized `[N, 3, S, S]` batch.
-    fn positive_probabilities(&mut self, batch: ArrayView4<'_, f32>) -> anyhow::Result<Vec<f32>>;
-}
 
 /// One image's result.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -46,17 +39,19 @@ struct Prepared {
     failed: Vec<BadImage>,
 }
 
-/// Scores `indices` of `dataset` in batches of `batch` with `workers` preprocessing threads
-/// (0 = all cores), advancing `progress` by each batch.
+/// Scores `indices` of `dataset` with `model` (described by `meta`: input size, normalization)
+/// in batches of `batch` with `workers` preprocessing threads (0 = all cores), advancing
+/// `progress` by each batch.
 pub fn score(
-    model: &mut dyn Model,
+    model: &mut dyn Scorer,
+    meta: &ModelMetadata,
     dataset: &Dataset,
     indices: &[usize],
     batch: usize,
     workers: usize,
     progress: &ProgressBar,
 ) -> anyhow::Result<Scores> {
-    let pre = Arc::new(Preprocessor::for_model(model.metadata())?);
+    let pre = Arc::new(Preprocessor::for_model(meta)?);
     let paths: Arc<Vec<PathBuf>> =
         Arc::new(dataset.samples().iter().map(|s| s.path.clone()).collect());
     let jobs: Vec<Vec<usize>> = indices
@@ -75,7 +70,7 @@ pub fn score(
         let prepared: Prepared = prepared.map_err(|e: DataError| anyhow::anyhow!(e))?;
         let n = prepared.indices.len();
         if n > 0 {
-            let probs = model.positive_probabilities(prepared.input.view())?;
+            let probs = model.score(prepared.input.view())?;
             anyhow::ensure!(
                 probs.len() == n,
                 "the model returned {} probabilities for a batch of {n}",

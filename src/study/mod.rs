@@ -18,16 +18,16 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 
+use crate::data::split::{Split, SplitSettings, SPLIT_FILE};
+use crate::data::{csv, DataSettings, Dataset, DEFAULT_CLASSES, DEFAULT_POSITIVE};
 use crate::eval::stats::{pearson, Pearson};
 use crate::model::{Normalization, Variant};
 use crate::plot::{self, Frame, FONT, PALETTE};
 use crate::train::args::{
     BatchChoice, DeviceChoice, Mode, Precision, Select, ThresholdRule, TrainArgs,
 };
-use crate::train::data::{csv, DataSettings, Dataset, DEFAULT_CLASSES, DEFAULT_POSITIVE};
 use crate::train::record::{write_atomic, RunRecord};
 use crate::train::schedule::{Rule, DEFAULT_IMAGES_TOTAL};
-use crate::train::split::{Split, SplitSettings, SPLIT_FILE};
 
 /// The paper's backbones.
 pub const DEFAULT_VARIANTS: [&str; 5] = ["r50x1", "r101x1", "r50x3", "r101x3", "r152x4"];

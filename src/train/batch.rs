@@ -9,9 +9,10 @@
 use std::sync::Arc;
 
 use super::augment::Augmenter;
-use super::data::{DataError, Sampler};
 use super::frames::Frames;
 use super::rng::Rng;
+use super::sampler::Sampler;
+use crate::data::DataError;
 
 /// Stream id of the per-image augmentation in [`Rng::derive`].
 pub const AUGMENT_STREAM: u64 = 0x41_55_47_4d; // "AUGM"

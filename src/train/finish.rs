@@ -16,8 +16,8 @@ use super::args::{RuntimeSettings, TrainConfig};
 use super::checkpoint::{BEST_FILE, LAST_FILE};
 use super::record::RunRecord;
 use super::setup::RunData;
-use super::split::Subset;
 use super::threshold;
+use crate::data::split::Subset;
 use crate::eval::{self, score, EvalSettings, Metrics};
 use crate::export::export_onnx;
 use crate::infer::{Classifier, ClassifierOptions};
@@ -63,8 +63,10 @@ pub fn finish(
     export_onnx(&weights, &meta, &provisional)?;
     let scores = {
         let mut classifier = Classifier::load(&provisional, &options)?;
+        let described = classifier.metadata().clone();
         score::score(
             &mut classifier,
+            &described,
             &data.dataset,
             &data.val,
             EVAL_BATCH,
@@ -112,8 +114,10 @@ pub fn finish(
         workers: runtime.workers,
     };
     let mut classifier = Classifier::load(&model, &options)?;
+    let described = classifier.metadata().clone();
     let result = eval::evaluate(
         &mut classifier,
+        &described,
         &settings,
         json!({ "path": model.display().to_string(), "run": run.display().to_string() }),
     )?;
@@ -140,7 +144,7 @@ fn print_summary(
     m: &Metrics,
     threshold: f32,
 ) {
-    let pct = |e: &eval::metrics::Estimate| {
+    let pct = |e: &crate::metrics::Estimate| {
         e.value
             .map_or("—".into(), |v| format!("{:.2} %", v * 100.0))
     };

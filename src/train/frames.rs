@@ -12,8 +12,9 @@ use std::sync::Arc;
 
 use image::RgbImage;
 
-use super::data::{BadImage, DataError, Dataset, Loader, LoaderSettings};
-use crate::preprocess::{read_rgb, Preprocessor};
+use crate::data::images::prepare_one;
+use crate::data::{BadImage, DataError, Dataset, Loader, LoaderSettings};
+use crate::preprocess::Preprocessor;
 
 /// Prepared images are cached when they take at most this many bytes together.
 pub const CACHE_BUDGET_BYTES: usize = 8 << 30;
@@ -105,34 +106,4 @@ impl Frames {
                 }),
         }
     }
-}
-
-/// Reads and prepares one image; the error is the reason it cannot be used. Also how `eval`
-/// prepares the images it scores.
-pub(crate) fn prepare_one(
-    pre: &Preprocessor,
-    path: &std::path::Path,
-) -> Result<RgbImage, BadImage> {
-    read_rgb(path)
-        .and_then(|frame| pre.prepare(&frame))
-        .map(|p| p.image)
-        .map_err(|e| BadImage {
-            path: path.to_path_buf(),
-            reason: reason(&e, path),
-        })
-}
-
-/// An error and its causes, without the leading file name.
-fn reason(e: &dyn std::error::Error, path: &std::path::Path) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    let prefix = format!("{}: ", path.display());
-    text.strip_prefix(&prefix)
-        .map(str::to_string)
-        .unwrap_or(text)
 }

@@ -1,6 +1,5 @@
-//! Training data and recipe rules, free of `tch` so they build and test without libtorch:
-//! [`data`] (ImageFolder / CSV manifests, checks, content hash, threaded loading), [`split`]
-//! (seeded, stratified, patient-grouped train/val/test), [`augment`] (the recipe's imgaug
+//! Training on the datasets of [`crate::data`]; recipe rules free of `tch` so they build and test
+//! without libtorch: [`sampler`] (the samples of every step), [`augment`] (the recipe's imgaug
 //! `SomeOf`), [`schedule`] (learning-rate rules) and [`rng`] (the deterministic PRNG they share).
 //!
 //! `endoscan train` itself: [`args`] (arguments, validated configuration), [`frames`] and
@@ -17,7 +16,6 @@ pub mod batch;
 #[cfg(feature = "train")]
 pub mod checkpoint;
 mod choices;
-pub mod data;
 #[cfg(feature = "train")]
 pub mod finish;
 pub mod frames;
@@ -27,12 +25,17 @@ pub mod record;
 pub mod rng;
 #[cfg(feature = "train")]
 pub mod run;
+pub mod sampler;
 pub mod schedule;
 #[cfg(feature = "train")]
 pub mod setup;
 #[cfg(feature = "train")]
 pub mod sgd;
-pub mod split;
 pub mod threshold;
 #[cfg(feature = "train")]
 pub mod trainer;
+
+// Former paths of the dataset layer, until the loop's own files name [`crate::data`].
+pub(crate) use crate::data;
+#[cfg(feature = "train")]
+pub(crate) use crate::data::split;

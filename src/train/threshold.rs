@@ -1,7 +1,7 @@
 //! The decision threshold stored in `model.onnx`, chosen on the validation set.
 //!
 //! Candidates are the distinct validation scores ("positive if p ≥ t"). [`ThresholdRule::Youden`]
-//! maximizes sensitivity + specificity − 1 (as [`crate::eval::metrics::youden_threshold`]),
+//! maximizes sensitivity + specificity − 1 (as [`crate::metrics::youden_threshold`]),
 //! [`ThresholdRule::Accuracy`] maximizes accuracy; ties go to the highest candidate, and
 //! "nothing positive" (a threshold above every score) is the highest. The
 //! threshold returned is then moved halfway to the next lower score: the validation confusion
@@ -9,7 +9,7 @@
 //! longer called negative on a knife edge.
 
 use super::args::ThresholdRule;
-use crate::eval::metrics::score_cuts;
+use crate::metrics::score_cuts;
 
 /// The threshold of `rule` on positive-class probabilities `scores` with truth `positive`;
 /// `None` when the validation set lacks a class (then nothing can be chosen).
@@ -57,7 +57,7 @@ pub fn choose(scores: &[f32], positive: &[bool], rule: ThresholdRule) -> Option<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eval::metrics::{roc_curve, youden_threshold};
+    use crate::metrics::{roc_curve, youden_threshold};
 
     #[test]
     fn separable_scores_get_the_midpoint_of_the_gap() {

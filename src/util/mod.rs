@@ -1,4 +1,5 @@
 //! Small helpers shared by several commands, one job each.
 
 pub mod hash;
+pub mod image_file;
 pub mod outdir_lock;

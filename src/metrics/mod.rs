@@ -14,7 +14,8 @@
 
 use serde::Serialize;
 
-use crate::train::rng::Rng;
+/// The bootstrap's generator: the crate's SplitMix64 under the training scheme.
+type Rng = crate::rng::Rng<crate::rng::Train>;
 
 /// Two-sided 95 % normal quantile.
 pub const Z95: f64 = 1.959_963_984_540_054;
