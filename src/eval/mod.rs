@@ -26,7 +26,7 @@ use serde_json::json;
 
 use crate::data::split::{Split, Subset};
 use crate::data::{BadImage, DataError, DataSettings, Dataset};
-use crate::infer::{Classifier, ClassifierOptions, ExecutionProvider, Scorer};
+use crate::infer::{BackendArgs, Classifier, Scorer};
 /// The metrics, under their former path.
 pub use crate::metrics;
 pub use crate::metrics::Metrics;
@@ -67,12 +67,9 @@ pub struct EvalArgs {
     /// Preprocessing threads (0 = all cores).
     #[arg(long, default_value_t = 0)]
     pub workers: usize,
-    /// ONNX Runtime execution provider.
-    #[arg(long, value_enum, default_value_t = ExecutionProvider::Cpu)]
-    pub provider: ExecutionProvider,
-    /// GPU index for cuda / tensorrt.
-    #[arg(long, default_value_t = 0)]
-    pub device_id: i32,
+    /// Where and how the model runs: the flags every inferring command shares.
+    #[command(flatten)]
+    pub backend: BackendArgs,
 }
 
 /// Validated settings of one evaluation.
@@ -131,12 +128,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
 
 /// Loads the ONNX model through the project's classifier.
 fn load_model(path: &std::path::Path, args: &EvalArgs) -> anyhow::Result<Classifier> {
-    let options = ClassifierOptions {
-        provider: args.provider,
-        device_id: args.device_id,
-        ..ClassifierOptions::default()
-    };
-    Ok(Classifier::load(path, &options)?)
+    Ok(Classifier::load(path, &args.backend.options(false))?)
 }
 
 /// What an evaluation returns to its caller.
