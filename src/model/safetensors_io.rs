@@ -9,9 +9,9 @@ use std::path::Path;
 
 use safetensors::tensor::{Dtype, SafeTensors, View};
 
-use super::atomic;
 use super::npz::{f16_to_f32, f64_to_f32};
 use super::weights::{sha256_bytes, Tensor, Weights, WeightsError};
+use crate::util::atomic;
 
 /// Whether `head` (the file's first bytes) looks like a safetensors header: a little-endian
 /// header length followed by a JSON object.

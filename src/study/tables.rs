@@ -17,7 +17,7 @@ pub(super) fn write_tables(
     let out = &args.out;
     let write = |name: &str, text: &str| {
         let path = out.join(name);
-        write_atomic(&path, text.as_bytes())
+        atomic::write(&path, text.as_bytes())
             .with_context(|| format!("{}: cannot write", path.display()))
     };
 

@@ -1,4 +1,5 @@
 //! Small helpers shared by several commands, one job each.
 
+pub mod atomic;
 pub mod hash;
 pub mod outdir_lock;
