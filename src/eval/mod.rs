@@ -22,7 +22,7 @@ pub mod stats;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use serde_json::json;
 
 use ndarray::ArrayView4;
@@ -281,13 +281,7 @@ pub fn evaluate(
 
 /// A progress bar on stderr, hidden when stderr is not a terminal.
 fn progress_bar(len: u64) -> ProgressBar {
-    let bar = ProgressBar::new(len);
-    if let Ok(style) = ProgressStyle::with_template(
-        "{spinner} eval [{bar:32}] {pos}/{len} images  {per_sec}  ETA {eta}",
-    ) {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar
+    crate::util::progress::bar(Some(len), "eval", "images")
 }
 
 /// Prints the headline numbers on stdout.

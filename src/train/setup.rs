@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use indicatif::{ProgressBar, ProgressStyle};
 use tch::Device;
 
 use super::args::{BatchChoice, DeviceChoice, TrainConfig, CPU_DEFAULT_BATCH, MAX_AUTO_BATCH};
@@ -18,6 +17,7 @@ use crate::model::metadata::keys;
 use crate::model::torch::BitModel;
 use crate::model::{Normalization, Weights};
 use crate::preprocess::Preprocessor;
+use crate::util::progress;
 
 /// The data of a run.
 #[derive(Debug)]
@@ -94,7 +94,7 @@ pub fn load_data(
     let all: Vec<usize> = (0..dataset.len())
         .filter(|&i| split.subset_of(i).is_some())
         .collect();
-    let bar = bar(all.len() as u64, "prepare");
+    let bar = progress::bar(Some(all.len() as u64), "prepare", "images");
     let (frames, bad) = Frames::prepare(&dataset, &all, pre, workers, |n| bar.inc(n as u64))?;
     bar.finish_and_clear();
     let mut skipped: Vec<String> = dataset
@@ -251,16 +251,4 @@ pub fn batch_size(
             }
         }
     }
-}
-
-/// A progress bar on stderr (hidden when stderr is not a terminal).
-fn bar(len: u64, what: &'static str) -> ProgressBar {
-    let bar = ProgressBar::new(len);
-    if let Ok(style) =
-        ProgressStyle::with_template("{msg:>8} [{bar:30}] {pos}/{len} images  ETA {eta}")
-    {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.set_message(what);
-    bar
 }

@@ -3,3 +3,4 @@
 pub mod atomic;
 pub mod hash;
 pub mod outdir_lock;
+pub mod progress;
