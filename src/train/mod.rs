@@ -6,8 +6,9 @@
 //! `endoscan train` itself: [`args`] (arguments, validated configuration), [`frames`] and
 //! [`batch`] (prepared images, augmented batches), [`threshold`], [`record`] (`run.json`),
 //! [`progress`] and [`patches`] (lesion patches of synth stills) build without libtorch; the
-//! loop needs the `train` feature: [`run`] (entry point), [`setup`], [`trainer`], [`sgd`],
-//! [`amp`], [`checkpoint`] and [`finish`].
+//! loop needs the `train` feature: [`run`] (entry point), [`start`] (new or resumed run),
+//! [`setup`], [`steps`] (the step loop), [`trainer`], [`sgd`], [`amp`], [`checkpoint`] and
+//! [`finish`].
 
 #[cfg(feature = "train")]
 pub mod amp;
@@ -33,6 +34,10 @@ pub mod setup;
 #[cfg(feature = "train")]
 pub mod sgd;
 pub mod split;
+#[cfg(feature = "train")]
+pub mod start;
+#[cfg(feature = "train")]
+pub mod steps;
 pub mod threshold;
 #[cfg(feature = "train")]
 pub mod trainer;
