@@ -9,8 +9,9 @@
 //! Modules: [`config`] validates arguments, [`layout`] is the frame geometry, [`frame`]
 //! makes one still in memory, [`dataset`] writes stills, [`track`] plans and renders the
 //! video frames and [`video`] encodes them. [`mucosa`], [`lesion`], [`scene`] and
-//! [`render`] are the picture; [`font`] and [`panel`] the fake patient data.
+//! [`render`] (with `blur`) are the picture; [`font`] and [`panel`] the fake patient data.
 
+mod blur;
 pub mod config;
 pub mod dataset;
 pub mod font;
