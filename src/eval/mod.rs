@@ -21,14 +21,13 @@ pub mod stats;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use serde_json::json;
 
 use crate::data::split::{Split, Subset};
 use crate::data::{BadImage, DataError, DataSettings, Dataset};
 use crate::infer::{BackendArgs, Classifier, Scorer};
-/// The metrics, under their former path.
-pub use crate::metrics;
+/// What an evaluation measures (defined in [`crate::metrics`]).
 pub use crate::metrics::Metrics;
 use crate::model::ModelMetadata;
 use crate::util::outdir_lock::OutDirLock;
@@ -285,19 +284,13 @@ fn data_json(dataset: &Dataset, settings: &EvalSettings, bad: &[BadImage]) -> se
 
 /// A progress bar on stderr, hidden when stderr is not a terminal.
 fn progress_bar(len: u64) -> ProgressBar {
-    let bar = ProgressBar::new(len);
-    if let Ok(style) = ProgressStyle::with_template(
-        "{spinner} eval [{bar:32}] {pos}/{len} images  {per_sec}  ETA {eta}",
-    ) {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar
+    crate::util::progress::bar(Some(len), "eval", "images")
 }
 
 /// Prints the headline numbers on stdout.
 fn print_summary(r: &EvalResult) {
     let m = &r.metrics;
-    let line = |name: &str, e: &metrics::Estimate| match (e.value, e.ci95) {
+    let line = |name: &str, e: &crate::metrics::Estimate| match (e.value, e.ci95) {
         (Some(v), Some([lo, hi])) => {
             println!(
                 "{name:<12} {:6.2} %  (95 % CI {:.2}–{:.2})",

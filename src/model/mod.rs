@@ -2,7 +2,6 @@
 //! the faces that share one parameter naming: weight files, the ONNX graph and (feature
 //! `train`) the tch model.
 
-mod atomic;
 pub mod layout;
 pub mod metadata;
 mod npz;

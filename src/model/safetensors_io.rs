@@ -9,8 +9,8 @@ use std::path::Path;
 
 use safetensors::tensor::{Dtype, SafeTensors, View};
 
-use super::atomic;
 use super::tensor::{f16_to_f32, f64_to_f32, Tensor, Weights, WeightsError};
+use crate::util::atomic;
 use crate::util::hash::sha256_bytes;
 
 /// Whether `head` (the file's first bytes) looks like a safetensors header: a little-endian

@@ -9,7 +9,7 @@
 //! Values are stored as text with fixed precision, and a run always works on the values as
 //! they read back, so a resumed study gives byte-identical `frames.csv`.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -254,21 +254,11 @@ fn parse_row(line: &str) -> anyhow::Result<ScoredFrame> {
     })
 }
 
-/// Writes `bytes` to `path` through a temporary file and a rename, so readers never see a
+/// Writes `bytes` to `path` atomically ([`crate::util::atomic::write`]), so readers never see a
 /// half-written file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let tmp = path.with_extension("tmp");
-    let write = || -> std::io::Result<()> {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_data()?;
-        std::fs::rename(&tmp, path)
-    };
-    write().with_context(|| format!("{}: cannot write", path.display()))
+    crate::util::atomic::write(path, bytes)
+        .with_context(|| format!("{}: cannot write", path.display()))
 }
 
 #[cfg(test)]

@@ -60,25 +60,3 @@ pub fn probe_length(input: &Path, settings: capture::Settings) -> Option<u64> {
     }
     capture.info().frames_hint
 }
-
-pub fn progress_bar(enabled: bool, len: Option<u64>, what: &'static str) -> indicatif::ProgressBar {
-    if !enabled {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = match len {
-        Some(n) => indicatif::ProgressBar::new(n),
-        None => indicatif::ProgressBar::new_spinner(),
-    };
-    let template = match len {
-        Some(_) => "{msg:>10} [{bar:40}] {pos}/{len} frames  {fps}  ETA {eta}",
-        None => "{msg:>10} {spinner} {pos} frames  {fps}",
-    };
-    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
-        let fps = |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-            let _ = write!(w, "{:.1} frames/s", state.per_sec());
-        };
-        bar.set_style(style.with_key("fps", fps).progress_chars("=> "));
-    }
-    bar.set_message(what);
-    bar
-}

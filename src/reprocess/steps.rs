@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use super::checkpoint::{self, Identity, ScoreLog};
-use super::files::{clear_thumbnails, input_identity, probe_length, progress_bar};
+use super::files::{clear_thumbnails, input_identity, probe_length};
 use super::outputs::{self, SegmentRecord, SegmentsFile};
 use super::pipeline::{self, PassOutcome, PassSettings};
 use super::summary::{Counts, ModelInfo, Summary};
@@ -19,6 +19,7 @@ use crate::infer::stage::ScoredFrame;
 use crate::infer::Scorer;
 use crate::preprocess::{FrameStatus, Preprocessor};
 use crate::smooth::{Smoothed, Smoother};
+use crate::util::progress;
 
 /// A study in progress.
 pub struct StudyRun<'a> {
@@ -86,7 +87,12 @@ impl<'a> StudyRun<'a> {
     ) -> anyhow::Result<PassOutcome> {
         let s = self.s;
         let resumed = self.counts.resumed;
-        let bar = progress_bar(s.progress, probe_length(self.input, s.capture), "scoring");
+        let bar = progress::bar_if(
+            s.progress,
+            probe_length(self.input, s.capture),
+            "scoring",
+            "frames",
+        );
         bar.set_position(resumed);
         let settings = PassSettings {
             capture: s.capture,
@@ -212,7 +218,7 @@ impl<'a> StudyRun<'a> {
             })
             .collect();
         let video_path = self.out.join(outputs::VIDEO_FILE);
-        let bar = progress_bar(s.progress, Some(self.counts.scored), "annotating");
+        let bar = progress::bar_if(s.progress, Some(self.counts.scored), "annotating", "frames");
         let job = annotate::AnnotateJob {
             capture: s.capture,
             tracker: s.tracker,

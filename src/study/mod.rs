@@ -26,8 +26,9 @@ use crate::plot::{self, Frame, FONT, PALETTE};
 use crate::train::args::{
     BatchChoice, DeviceChoice, Mode, Precision, Select, ThresholdRule, TrainArgs,
 };
-use crate::train::record::{write_atomic, RunRecord};
+use crate::train::record::RunRecord;
 use crate::train::schedule::{Rule, DEFAULT_IMAGES_TOTAL};
+use crate::util::atomic;
 
 /// The paper's backbones.
 pub const DEFAULT_VARIANTS: [&str; 5] = ["r50x1", "r101x1", "r50x3", "r101x3", "r152x4"];

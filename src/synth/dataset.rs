@@ -12,6 +12,7 @@ use indicatif::ProgressBar;
 
 use super::config::Config;
 use super::frame::render_still;
+use super::layout::FrameGeometry;
 use super::panel::Patient;
 use super::rng::Rng;
 
@@ -66,28 +67,35 @@ pub struct Written {
 
 /// Renders and writes all still images and `labels.csv` under `cfg.out`.
 pub fn write_images(cfg: &Config, progress: &ProgressBar) -> anyhow::Result<Written> {
-    let dirs = [
-        cfg.out.join("images").join(CANCER),
-        cfg.out.join("images").join(NON_CANCER),
-    ];
-    for dir in &dirs {
-        std::fs::create_dir_all(dir).with_context(|| {
+    for dir in [CANCER, NON_CANCER].map(|label| cfg.out.join("images").join(label)) {
+        std::fs::create_dir_all(&dir).with_context(|| {
             format!(
                 "--out {}: cannot create {}",
                 cfg.out.display(),
                 dir.display()
             )
         })?;
-        remove_stale(dir)?;
+        remove_stale(&dir)?;
     }
     let plan = Plan::new(cfg.seed, cfg.images, cfg.positive_fraction);
+    let rows = render_all(cfg, &plan, progress)?;
+    write_labels(&cfg.out.join("labels.csv"), &rows)?;
+    let cancer = plan.lesion.iter().filter(|&&l| l).count() as u32;
+    Ok(Written {
+        cancer,
+        non_cancer: cfg.images - cancer,
+    })
+}
+
+/// Renders and writes the images of `plan` on all cores; returns their `labels.csv` rows in
+/// image order. The first error stops the other workers.
+fn render_all(cfg: &Config, plan: &Plan, progress: &ProgressBar) -> anyhow::Result<Vec<String>> {
     let geometry = cfg.layout.geometry(cfg.width, cfg.height);
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(cfg.images.max(1) as usize);
-
     let worker = || -> anyhow::Result<Vec<(usize, String)>> {
         let mut rows = Vec::new();
         loop {
@@ -95,27 +103,13 @@ pub fn write_images(cfg: &Config, progress: &ProgressBar) -> anyhow::Result<Writ
             if i >= plan.lesion.len() || failed.load(Ordering::Relaxed) {
                 return Ok(rows);
             }
-            let patient = Patient::fake(cfg.seed, plan.patient[i]);
-            let frame = render_still(
-                cfg.layout,
-                &geometry,
-                cfg.seed,
-                i as u64,
-                plan.lesion[i],
-                &patient,
-            );
-            let label = if plan.lesion[i] { CANCER } else { NON_CANCER };
-            let rel = format!("images/{label}/synth_{i:06}.png");
-            let path = cfg.out.join(&rel);
-            if let Err(err) = write_png(&path, &frame.image) {
-                failed.store(true, Ordering::Relaxed);
-                return Err(err);
+            match write_one(cfg, &geometry, plan, i) {
+                Ok(row) => rows.push((i, row)),
+                Err(err) => {
+                    failed.store(true, Ordering::Relaxed);
+                    return Err(err);
+                }
             }
-            let bbox = frame.lesion.map_or_else(
-                || ",,,".to_owned(),
-                |r| format!("{},{},{},{}", r.x, r.y, r.w, r.h),
-            );
-            rows.push((i, format!("{rel},{label},{},{bbox}", patient.label())));
             progress.inc(1);
         }
     };
@@ -134,21 +128,45 @@ pub fn write_images(cfg: &Config, progress: &ProgressBar) -> anyhow::Result<Writ
         rows.extend(result?);
     }
     rows.sort_unstable_by_key(|(i, _)| *i);
+    Ok(rows.into_iter().map(|(_, row)| row).collect())
+}
 
+/// Renders image `i` of `plan`, writes its PNG and returns its `labels.csv` row.
+fn write_one(
+    cfg: &Config,
+    geometry: &FrameGeometry,
+    plan: &Plan,
+    i: usize,
+) -> anyhow::Result<String> {
+    let patient = Patient::fake(cfg.seed, plan.patient[i]);
+    let frame = render_still(
+        cfg.layout,
+        geometry,
+        cfg.seed,
+        i as u64,
+        plan.lesion[i],
+        &patient,
+    );
+    let label = if plan.lesion[i] { CANCER } else { NON_CANCER };
+    let rel = format!("images/{label}/synth_{i:06}.png");
+    write_png(&cfg.out.join(&rel), &frame.image)?;
+    let bbox = frame.lesion.map_or_else(
+        || ",,,".to_owned(),
+        |r| format!("{},{},{},{}", r.x, r.y, r.w, r.h),
+    );
+    Ok(format!("{rel},{label},{},{bbox}", patient.label()))
+}
+
+/// Writes `labels.csv` ([`LABELS_HEADER`] and `rows`).
+fn write_labels(path: &Path, rows: &[String]) -> anyhow::Result<()> {
     let mut csv = String::with_capacity(64 * (rows.len() + 1));
     csv.push_str(LABELS_HEADER);
     csv.push('\n');
-    for (_, row) in &rows {
+    for row in rows {
         csv.push_str(row);
         csv.push('\n');
     }
-    let labels = cfg.out.join("labels.csv");
-    std::fs::write(&labels, csv).with_context(|| format!("{}: cannot write", labels.display()))?;
-    let cancer = plan.lesion.iter().filter(|&&l| l).count() as u32;
-    Ok(Written {
-        cancer,
-        non_cancer: cfg.images - cancer,
-    })
+    std::fs::write(path, csv).with_context(|| format!("{}: cannot write", path.display()))
 }
 
 /// Encodes `img` as PNG (fast deflate; deterministic) and writes it to `path`.

@@ -9,8 +9,9 @@
 //! Modules: [`config`] validates arguments, [`layout`] is the frame geometry, [`frame`]
 //! makes one still in memory, [`dataset`] writes stills, [`track`] plans and renders the
 //! video frames and [`video`] encodes them. [`mucosa`], [`lesion`], [`scene`] and
-//! [`render`] are the picture; [`font`] and [`panel`] the fake patient data.
+//! [`render`] (with `blur`) are the picture; [`font`] and [`panel`] the fake patient data.
 
+mod blur;
 pub mod config;
 pub mod dataset;
 pub mod font;
@@ -30,7 +31,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::util::outdir_lock::OutDirLock;
-use indicatif::{ProgressBar, ProgressStyle};
+use crate::util::progress;
 
 pub use config::Config;
 pub use frame::{generate_frame, FrameSpec, SynthError, SynthFrame};
@@ -81,7 +82,7 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut summary = String::new();
     if cfg.images > 0 || cfg.video.is_none() {
-        let progress = progress_bar(u64::from(cfg.images), "images");
+        let progress = progress::bar(Some(u64::from(cfg.images)), "images", "images");
         let written = dataset::write_images(&cfg, &progress)?;
         progress.finish_and_clear();
         let noun = if cfg.images == 1 { "image" } else { "images" };
@@ -93,7 +94,7 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
     if let Some(video) = cfg.video {
         let geometry = cfg.layout.geometry(cfg.width, cfg.height);
         let track = track::Track::new(cfg.seed, cfg.layout, geometry, video, cfg.positive_fraction);
-        let progress = progress_bar(video.frames, "video");
+        let progress = progress::bar(Some(video.frames), "video", "frames");
         let (mp4, csv) = (cfg.out.join("video.mp4"), cfg.out.join("ground_truth.csv"));
         let encoded =
             video::write_video(&track, video, cfg.width, cfg.height, &mp4, &csv, &progress)?;
@@ -116,16 +117,4 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
-}
-
-/// A progress bar on stderr; indicatif hides it when stderr is not a terminal.
-fn progress_bar(len: u64, what: &'static str) -> ProgressBar {
-    let bar = ProgressBar::new(len);
-    if let Ok(style) =
-        ProgressStyle::with_template("{msg:>7} [{bar:32}] {pos}/{len} {per_sec} eta {eta}")
-    {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.set_message(what);
-    bar
 }

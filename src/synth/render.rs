@@ -6,8 +6,8 @@
 
 use image::RgbImage;
 
-use super::layout::{FrameGeometry, Rect};
-use super::mucosa::Slow;
+use super::layout::{FrameGeometry, ImageArea, Rect};
+use super::mucosa::{Slow, Surface};
 use super::scene::Scene;
 use crate::rng::mix64;
 
@@ -108,7 +108,7 @@ const COARSE: usize = 4;
 /// Pixels this far outside the outline are still sampled, for the shading gradient.
 const APRON: f32 = 2.0;
 /// Never-black floor of the red channel inside the image area.
-const RED_FLOOR: u8 = 3;
+pub(super) const RED_FLOOR: u8 = 3;
 
 /// Renders `scene` through `camera` and `optics` into the image area of `img` (which must be
 /// `geometry.width × geometry.height`), leaving other pixels untouched. Returns the visible
@@ -120,12 +120,33 @@ pub fn render(
     camera: &Camera,
     optics: &Optics,
 ) -> Vec<LesionHit> {
-    let area = geometry.area;
-    let b = area.bounds(geometry.width, geometry.height);
-    let (bw, bh) = (b.w as usize, b.h as usize);
-    let px_world = camera.scale / area.half;
+    let b = geometry.area.bounds(geometry.width, geometry.height);
+    let (lesions, bubbles) = near_view(scene, camera);
+    let field = Field::sample(&geometry.area, b, scene, camera, &lesions, &bubbles);
+    shade(
+        img,
+        &geometry.area,
+        b,
+        &field,
+        camera.scale / geometry.area.half,
+        optics,
+    );
+    super::blur::apply(img, geometry, b, optics.blur);
+    lesions
+        .iter()
+        .zip(field.hits)
+        .filter_map(|(&lesion, hit)| {
+            hit.map(|(bbox, pixels)| LesionHit {
+                lesion,
+                bbox,
+                pixels,
+            })
+        })
+        .collect()
+}
 
-    // Cull lesions and bubbles to those that can touch the view.
+/// Indices of the lesions and bubbles of `scene` that can touch the view.
+fn near_view(scene: &Scene, camera: &Camera) -> (Vec<usize>, Vec<usize>) {
     let view = camera.scale * 1.5;
     let near =
         |c: [f32; 2], r: f32| (c[0] - camera.center[0]).hypot(c[1] - camera.center[1]) < view + r;
@@ -135,14 +156,81 @@ pub fn render(
     let bubbles: Vec<usize> = (0..scene.bubbles.len())
         .filter(|&i| near(scene.bubbles[i].center, scene.bubbles[i].radius))
         .collect();
+    (lesions, bubbles)
+}
 
-    // Pass 1: sample the slow layers on a coarse grid, then the surface at every pixel.
-    let pixel_q = |fx: f32, fy: f32| [(fx - area.cx) / area.half, (fy - area.cy) / area.half];
-    let (gw, gh) = (bw / COARSE + 2, bh / COARSE + 2);
+/// Frame point (image-area radius = 1) of pixel position `(fx, fy)`.
+#[inline]
+fn pixel_q(area: &ImageArea, fx: f32, fy: f32) -> [f32; 2] {
+    [(fx - area.cx) / area.half, (fy - area.cy) / area.half]
+}
+
+/// The surface at every pixel of the area's bounds (pass 1), row-major `b.w × b.h`.
+struct Field {
+    height: Vec<f32>,
+    surf: Vec<Surface>,
+    /// Running box and pixel count of each near lesion's malignant pixels.
+    hits: Vec<Option<(Rect, u32)>>,
+}
+
+impl Field {
+    /// Samples the slow layers on a coarse grid, then the surface at every pixel inside the
+    /// area and its apron.
+    fn sample(
+        area: &ImageArea,
+        b: Rect,
+        scene: &Scene,
+        camera: &Camera,
+        lesions: &[usize],
+        bubbles: &[usize],
+    ) -> Self {
+        let (bw, bh) = (b.w as usize, b.h as usize);
+        let (gw, slow) = coarse_slow(area, b, scene, camera);
+        let mut height = vec![0.0f32; bw * bh];
+        let mut surf = vec![Surface::default(); bw * bh];
+        let mut masks = vec![0.0f32; lesions.len()];
+        let mut hits: Vec<Option<(Rect, u32)>> = vec![None; lesions.len()];
+        for j in 0..bh {
+            let fy = (b.y as usize + j) as f32 + 0.5;
+            for i in 0..bw {
+                let fx = (b.x as usize + i) as f32 + 0.5;
+                let sd = area.signed_distance(fx, fy);
+                if sd > APRON {
+                    continue;
+                }
+                let w = camera.to_world(pixel_q(area, fx, fy));
+                let (gi, gj) = (i / COARSE, j / COARSE);
+                let at = |di: usize, dj: usize| &slow[(gj + dj) * gw + gi + di];
+                let (tx, ty) = (
+                    (i % COARSE) as f32 / COARSE as f32,
+                    (j % COARSE) as f32 / COARSE as f32,
+                );
+                let sl = Slow::bilerp([at(0, 0), at(1, 0), at(0, 1), at(1, 1)], tx, ty);
+                let s = scene.surface(w[0], w[1], &sl, lesions, bubbles, &mut masks);
+                height[j * bw + i] = s.height;
+                surf[j * bw + i] = s;
+                if sd <= 0.0 {
+                    for (k, &m) in masks.iter().enumerate() {
+                        if m >= 0.5 && scene.lesions[lesions[k]].malignant {
+                            grow(&mut hits[k], b.x + i as u32, b.y + j as u32);
+                        }
+                    }
+                }
+            }
+        }
+        Self { height, surf, hits }
+    }
+}
+
+/// The slow mucosa layers every [`COARSE`] pixels over `b` (one extra row and column each
+/// side); returns the grid width and the samples, row-major.
+fn coarse_slow(area: &ImageArea, b: Rect, scene: &Scene, camera: &Camera) -> (usize, Vec<Slow>) {
+    let (gw, gh) = (b.w as usize / COARSE + 2, b.h as usize / COARSE + 2);
     let mut slow = Vec::with_capacity(gw * gh);
     for gj in 0..gh {
         for gi in 0..gw {
             let q = pixel_q(
+                area,
                 (b.x as usize + gi * COARSE) as f32 + 0.5,
                 (b.y as usize + gj * COARSE) as f32 + 0.5,
             );
@@ -150,40 +238,20 @@ pub fn render(
             slow.push(scene.mucosa.slow(w[0], w[1]));
         }
     }
-    let mut height = vec![0.0f32; bw * bh];
-    let mut surf = vec![super::mucosa::Surface::default(); bw * bh];
-    let mut masks = vec![0.0f32; lesions.len()];
-    let mut hits: Vec<Option<(Rect, u32)>> = vec![None; lesions.len()];
-    for j in 0..bh {
-        let fy = (b.y as usize + j) as f32 + 0.5;
-        for i in 0..bw {
-            let fx = (b.x as usize + i) as f32 + 0.5;
-            let sd = area.signed_distance(fx, fy);
-            if sd > APRON {
-                continue;
-            }
-            let w = camera.to_world(pixel_q(fx, fy));
-            let (gi, gj) = (i / COARSE, j / COARSE);
-            let at = |di: usize, dj: usize| &slow[(gj + dj) * gw + gi + di];
-            let (tx, ty) = (
-                (i % COARSE) as f32 / COARSE as f32,
-                (j % COARSE) as f32 / COARSE as f32,
-            );
-            let sl = Slow::bilerp([at(0, 0), at(1, 0), at(0, 1), at(1, 1)], tx, ty);
-            let s = scene.surface(w[0], w[1], &sl, &lesions, &bubbles, &mut masks);
-            height[j * bw + i] = s.height;
-            surf[j * bw + i] = s;
-            if sd <= 0.0 {
-                for (k, &m) in masks.iter().enumerate() {
-                    if m >= 0.5 && scene.lesions[lesions[k]].malignant {
-                        grow(&mut hits[k], b.x + i as u32, b.y + j as u32);
-                    }
-                }
-            }
-        }
-    }
+    (gw, slow)
+}
 
-    // Pass 2: shade.
+/// Pass 2: shades every pixel inside the area from `field` (`px_world` world units a pixel).
+fn shade(
+    img: &mut RgbImage,
+    area: &ImageArea,
+    b: Rect,
+    field: &Field,
+    px_world: f32,
+    optics: &Optics,
+) {
+    let (bw, bh) = (b.w as usize, b.h as usize);
+    let height = &field.height;
     let tilt_len = optics.tilt[0].hypot(optics.tilt[1]).max(1e-6);
     let far = [optics.tilt[0] / tilt_len, optics.tilt[1] / tilt_len];
     for j in 0..bh {
@@ -196,7 +264,7 @@ pub fn render(
             if sd > 0.0 {
                 continue;
             }
-            let q = [(fx - area.cx) / area.half, (fy - area.cy) / area.half];
+            let q = pixel_q(area, fx, fy);
             let (il, ir) = (i.saturating_sub(1), (i + 1).min(bw - 1));
             let (ju, jd) = (j.saturating_sub(1), (j + 1).min(bh - 1));
             let gx =
@@ -206,65 +274,55 @@ pub fn render(
             let n = normalize([-(gx + optics.tilt[0]), -(gy + optics.tilt[1]), 1.0]);
             let l = normalize([-0.45 * q[0], -0.45 * q[1], 1.0]);
             let ndl = (n[0] * l[0] + n[1] * l[1] + n[2] * l[2]).max(0.0);
-
             let depth = 1.0 + optics.falloff * (0.5 + 0.5 * (q[0] * far[0] + q[1] * far[1]));
-            let mut illum = optics.exposure / (depth * depth);
-            if let Some(lumen) = optics.lumen {
-                let d2 = ((q[0] - lumen.at[0]).powi(2) + (q[1] - lumen.at[1]).powi(2))
-                    / (lumen.radius * lumen.radius);
-                illum *= 1.0 - 0.9 * (-d2).exp();
-            }
-            let s = &surf[j * bw + i];
-            // Red scatters under the surface: it fills shadows and falls off more slowly.
-            let lit = [
-                ndl * (1.35 - 0.35 * ndl) * illum * (1.2 - 0.2 * illum.min(1.5)),
-                ndl * illum,
-                ndl * (0.8 + 0.2 * ndl) * illum * (0.9 + 0.1 * illum),
-            ];
-            // Blinn-Phong with the view along the light: a tight, saturating glint plus sheen.
-            let n2 = ndl * ndl;
-            let n8 = n2 * n2 * n2 * n2;
-            let n32 = n8 * n8 * n8 * n8;
-            let n256 = n32 * n32 * n32 * n32 * n32 * n32 * n32 * n32;
-            let spec = optics.specular * (2.0 * s.wet * n256 + 0.08 * n8 * n2) * illum.min(1.0);
+            let illum = lumen_shadow(optics, q, optics.exposure / (depth * depth));
             let rim = 1.0 + sd / area.half;
             let vignette = 1.0 - optics.vignette * super::noise::smoothstep(0.45, 1.0, rim).powi(2);
             let coverage = (0.5 - sd).min(1.0);
-            let k = vignette * coverage;
             let grain = grain_noise(optics.grain_seed, x, y).map(|g| g * optics.grain);
-            let mut rgb = [0u8; 3];
-            for c in 0..3 {
-                let v = (s.albedo[c] * (0.04 + lit[c]) + spec + s.glow * illum) * k;
-                rgb[c] = (v * 255.0 + grain[c] + 0.5).clamp(0.0, 255.0) as u8;
-            }
-            rgb[0] = rgb[0].max(RED_FLOOR);
+            let s = &field.surf[j * bw + i];
+            let rgb = pixel(s, optics, ndl, illum, vignette * coverage, grain);
             img.put_pixel(x, y, image::Rgb(rgb));
         }
     }
+}
 
-    match optics.blur {
-        Blur::None => {}
-        Blur::Defocus(r) => {
-            box_blur(img, b, r, true);
-            box_blur(img, b, r, false);
+/// `illum` darkened toward the lumen, if any, at frame point `q`.
+#[inline]
+fn lumen_shadow(optics: &Optics, q: [f32; 2], illum: f32) -> f32 {
+    match optics.lumen {
+        Some(lumen) => {
+            let d2 = ((q[0] - lumen.at[0]).powi(2) + (q[1] - lumen.at[1]).powi(2))
+                / (lumen.radius * lumen.radius);
+            illum * (1.0 - 0.9 * (-d2).exp())
         }
-        Blur::Motion { horizontal, radius } => box_blur(img, b, radius, horizontal),
+        None => illum,
     }
-    if optics.blur != Blur::None {
-        restore_outline(img, geometry);
-    }
+}
 
-    lesions
-        .iter()
-        .zip(hits)
-        .filter_map(|(&lesion, hit)| {
-            hit.map(|(bbox, pixels)| LesionHit {
-                lesion,
-                bbox,
-                pixels,
-            })
-        })
-        .collect()
+/// The colour of surface `s` lit at `ndl` (normal · light) with `illum`, scaled by `k`
+/// (vignette × coverage) plus sensor `grain`.
+#[inline]
+fn pixel(s: &Surface, optics: &Optics, ndl: f32, illum: f32, k: f32, grain: [f32; 3]) -> [u8; 3] {
+    // Red scatters under the surface: it fills shadows and falls off more slowly.
+    let lit = [
+        ndl * (1.35 - 0.35 * ndl) * illum * (1.2 - 0.2 * illum.min(1.5)),
+        ndl * illum,
+        ndl * (0.8 + 0.2 * ndl) * illum * (0.9 + 0.1 * illum),
+    ];
+    // Blinn-Phong with the view along the light: a tight, saturating glint plus sheen.
+    let n2 = ndl * ndl;
+    let n8 = n2 * n2 * n2 * n2;
+    let n32 = n8 * n8 * n8 * n8;
+    let n256 = n32 * n32 * n32 * n32 * n32 * n32 * n32 * n32;
+    let spec = optics.specular * (2.0 * s.wet * n256 + 0.08 * n8 * n2) * illum.min(1.0);
+    let mut rgb = [0u8; 3];
+    for c in 0..3 {
+        let v = (s.albedo[c] * (0.04 + lit[c]) + spec + s.glow * illum) * k;
+        rgb[c] = (v * 255.0 + grain[c] + 0.5).clamp(0.0, 255.0) as u8;
+    }
+    rgb[0] = rgb[0].max(RED_FLOOR);
+    rgb
 }
 
 /// Extends the running box of a lesion by pixel `(x, y)`.
@@ -294,60 +352,4 @@ fn grain_noise(seed: u64, x: u32, y: u32) -> [f32; 3] {
     let h = mix64(seed ^ (u64::from(x) << 32 | u64::from(y)));
     let unit = |shift: u32| ((h >> shift) & 0xFFFF) as f32 / 65_535.0 - 0.5;
     [unit(0), unit(16), unit(32)]
-}
-
-/// Box blur with `radius` along one axis within rectangle `b`.
-fn box_blur(img: &mut RgbImage, b: Rect, radius: u32, horizontal: bool) {
-    if radius == 0 || b.w == 0 || b.h == 0 {
-        return;
-    }
-    let (lines, len) = if horizontal { (b.h, b.w) } else { (b.w, b.h) };
-    let at = |line: u32, k: u32| {
-        if horizontal {
-            (b.x + k, b.y + line)
-        } else {
-            (b.x + line, b.y + k)
-        }
-    };
-    let r = radius as i64;
-    let mut src = vec![[0u32; 3]; len as usize];
-    for line in 0..lines {
-        for (k, px) in src.iter_mut().enumerate() {
-            let (x, y) = at(line, k as u32);
-            let p = img.get_pixel(x, y).0;
-            *px = [u32::from(p[0]), u32::from(p[1]), u32::from(p[2])];
-        }
-        let n = len as i64;
-        for k in 0..n {
-            let (lo, hi) = ((k - r).max(0), (k + r).min(n - 1));
-            let mut sum = [0u32; 3];
-            for px in &src[lo as usize..=hi as usize] {
-                for c in 0..3 {
-                    sum[c] += px[c];
-                }
-            }
-            let count = (hi - lo + 1) as u32;
-            let (x, y) = at(line, k as u32);
-            img.put_pixel(
-                x,
-                y,
-                image::Rgb(sum.map(|s| ((s + count / 2) / count) as u8)),
-            );
-        }
-    }
-}
-
-/// After blurring, puts the exact black outline and the never-black floor back.
-fn restore_outline(img: &mut RgbImage, geometry: &FrameGeometry) {
-    let b = geometry.area.bounds(geometry.width, geometry.height);
-    for y in b.y..b.y + b.h {
-        for x in b.x..b.x + b.w {
-            let p = img.get_pixel_mut(x, y);
-            if geometry.area.contains(x, y) {
-                p.0[0] = p.0[0].max(RED_FLOOR);
-            } else {
-                p.0 = [0, 0, 0];
-            }
-        }
-    }
 }

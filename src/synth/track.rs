@@ -49,6 +49,123 @@ impl Wave {
     }
 }
 
+/// The scope's path along the wall: forward at `speed`, swaying sideways.
+#[derive(Debug, Clone, Copy)]
+struct Route {
+    /// World units per image-area radius.
+    scale: f32,
+    /// Camera travel from "lesion out of view" to "lesion at the centre".
+    lead: f32,
+    speed: f32,
+    /// Length of the whole path.
+    travel: f32,
+    sway: [Wave; 2],
+}
+
+impl Route {
+    /// A route for a video of `seconds`.
+    fn plan(rng: &mut Rng, seconds: f32) -> Self {
+        let scale = rng.range(0.9, 1.1);
+        let lead = 1.08 * scale * (VIEW_REACH + 1.6 * MAX_LESION_RADIUS);
+        let speed = (0.45 * scale).max((2.0 * lead + 0.5 * scale) / seconds);
+        let sway = [
+            Wave::random(rng, 0.2 * scale, (0.03, 0.08)),
+            Wave::random(rng, 0.06 * scale, (0.2, 0.4)),
+        ];
+        Self {
+            scale,
+            lead,
+            speed,
+            travel: speed * seconds,
+            sway,
+        }
+    }
+
+    /// Sideways position of the path at `x`.
+    fn y(&self, x: f32) -> f32 {
+        self.sway[0].at(x / self.speed) + self.sway[1].at(x / self.speed)
+    }
+
+    /// Malignant lesions along the path, evenly spaced with a gap of `2 · lead` that keeps two
+    /// out of the view at once; about `positive_fraction` of the travel shows one.
+    fn place_lesions(&self, rng: &mut Rng, scene: &mut Scene, positive_fraction: f64) {
+        let (scale, lead, travel) = (self.scale, self.lead, self.travel);
+        let spacing = 2.0 * lead;
+        let fits = if travel >= 2.0 * lead {
+            ((travel - 2.0 * lead) / spacing) as usize + 1
+        } else {
+            0
+        };
+        let wanted = (positive_fraction as f32 * travel / (2.0 * scale)).round() as usize;
+        let count = if positive_fraction > 0.0 {
+            wanted.max(1)
+        } else {
+            0
+        }
+        .min(fits);
+        for k in 0..count {
+            let x = if count == 1 {
+                travel / 2.0
+            } else {
+                lead + k as f32 * (travel - 2.0 * lead) / (count - 1) as f32
+            };
+            let y = self.y(x) + rng.range(-0.3, 0.3) * scale;
+            let radius = rng.range(0.12, MAX_LESION_RADIUS) * scale;
+            let lesion = Lesion::malignant(rng, &scene.mucosa, [x, y], radius);
+            scene.lesions.push(lesion);
+        }
+    }
+
+    /// Benign look-alikes near the path, clear of the lesions placed so far.
+    fn place_mimics(&self, rng: &mut Rng, scene: &mut Scene) {
+        let scale = self.scale;
+        let mimics = (self.travel / (2.5 * scale)) as usize;
+        for _ in 0..mimics {
+            let x = rng.range(0.0, self.travel);
+            let at = [x, self.y(x) + rng.range(-0.9, 0.9) * scale];
+            let radius = rng.range(0.05, 0.18) * scale;
+            let mimic = Lesion::mimic(rng, at, radius);
+            let clear = scene.lesions.iter().all(|l| {
+                (l.center[0] - at[0]).hypot(l.center[1] - at[1]) > l.extent() + mimic.extent()
+            });
+            if clear {
+                scene.lesions.push(mimic);
+            }
+        }
+    }
+
+    /// Clusters of bubbles near the path.
+    fn place_bubbles(&self, rng: &mut Rng, scene: &mut Scene) {
+        let scale = self.scale;
+        let clusters = (self.travel / (3.0 * scale)) as usize + 1;
+        for _ in 0..clusters {
+            let x = rng.range(0.0, self.travel);
+            let at = [x, self.y(x) + rng.range(-1.0, 1.0) * scale];
+            let count = rng.between(1, 10);
+            scene.add_bubbles(rng, at, 0.25 * scale, count, 0.05 * scale);
+        }
+    }
+}
+
+/// The light and sensor of the whole video (frames vary it over time).
+fn base_optics(rng: &mut Rng, layout: Layout) -> Optics {
+    let dir = rng.angle();
+    Optics {
+        tilt: [dir.cos(), dir.sin()],
+        falloff: rng.range(0.4, 0.8),
+        lumen: Some(Lumen {
+            at: [0.0, 0.0],
+            radius: rng.range(0.3, 0.5),
+        }),
+        exposure: rng.range(0.95, 1.15),
+        vignette: rng.range(0.45, 0.65),
+        specular: if layout == Layout::Capsule { 0.7 } else { 1.0 },
+        blur: Blur::None,
+        grain: rng.range(1.5, 3.0),
+        grain_seed: 0,
+    }
+}
+
 /// One rendered video frame and its ground truth.
 #[derive(Debug, Clone)]
 pub struct TrackFrame {
@@ -91,80 +208,12 @@ impl Track {
     ) -> Self {
         let mut rng = Rng::derive(seed, STREAM_VIDEO, 0);
         let mut scene = Scene::with_folds(&mut rng);
-        let scale = rng.range(0.9, 1.1);
-        let seconds = video.seconds(video.frames) as f32;
-        // Camera travel from "lesion out of view" to "lesion at the centre", and the gap that
-        // keeps two lesions out of the view at once.
-        let lead = 1.08 * scale * (VIEW_REACH + 1.6 * MAX_LESION_RADIUS);
-        let spacing = 2.0 * lead;
-        let speed = (0.45 * scale).max((2.0 * lead + 0.5 * scale) / seconds);
-        let travel = speed * seconds;
-        let sway = [
-            Wave::random(&mut rng, 0.2 * scale, (0.03, 0.08)),
-            Wave::random(&mut rng, 0.06 * scale, (0.2, 0.4)),
-        ];
-        let path_y = |x: f32| sway[0].at(x / speed) + sway[1].at(x / speed);
-
-        let fits = if travel >= 2.0 * lead {
-            ((travel - 2.0 * lead) / spacing) as usize + 1
-        } else {
-            0
-        };
-        let wanted = (positive_fraction as f32 * travel / (2.0 * scale)).round() as usize;
-        let count = if positive_fraction > 0.0 {
-            wanted.max(1)
-        } else {
-            0
-        }
-        .min(fits);
-        for k in 0..count {
-            let x = if count == 1 {
-                travel / 2.0
-            } else {
-                lead + k as f32 * (travel - 2.0 * lead) / (count - 1) as f32
-            };
-            let y = path_y(x) + rng.range(-0.3, 0.3) * scale;
-            let radius = rng.range(0.12, MAX_LESION_RADIUS) * scale;
-            let lesion = Lesion::malignant(&mut rng, &scene.mucosa, [x, y], radius);
-            scene.lesions.push(lesion);
-        }
-        let mimics = (travel / (2.5 * scale)) as usize;
-        for _ in 0..mimics {
-            let x = rng.range(0.0, travel);
-            let at = [x, path_y(x) + rng.range(-0.9, 0.9) * scale];
-            let radius = rng.range(0.05, 0.18) * scale;
-            let mimic = Lesion::mimic(&mut rng, at, radius);
-            let clear = scene.lesions.iter().all(|l| {
-                (l.center[0] - at[0]).hypot(l.center[1] - at[1]) > l.extent() + mimic.extent()
-            });
-            if clear {
-                scene.lesions.push(mimic);
-            }
-        }
-        let clusters = (travel / (3.0 * scale)) as usize + 1;
-        for _ in 0..clusters {
-            let x = rng.range(0.0, travel);
-            let at = [x, path_y(x) + rng.range(-1.0, 1.0) * scale];
-            let count = rng.between(1, 10);
-            scene.add_bubbles(&mut rng, at, 0.25 * scale, count, 0.05 * scale);
-        }
+        let route = Route::plan(&mut rng, video.seconds(video.frames) as f32);
+        route.place_lesions(&mut rng, &mut scene, positive_fraction);
+        route.place_mimics(&mut rng, &mut scene);
+        route.place_bubbles(&mut rng, &mut scene);
         let lesion_area = scene.lesions.iter().map(area).collect();
-
-        let dir = rng.angle();
-        let base = Optics {
-            tilt: [dir.cos(), dir.sin()],
-            falloff: rng.range(0.4, 0.8),
-            lumen: Some(Lumen {
-                at: [0.0, 0.0],
-                radius: rng.range(0.3, 0.5),
-            }),
-            exposure: rng.range(0.95, 1.15),
-            vignette: rng.range(0.45, 0.65),
-            specular: if layout == Layout::Capsule { 0.7 } else { 1.0 },
-            blur: Blur::None,
-            grain: rng.range(1.5, 3.0),
-            grain_seed: 0,
-        };
+        let base = base_optics(&mut rng, layout);
         Self {
             geometry,
             video,
@@ -172,10 +221,10 @@ impl Track {
             scene,
             lesion_area,
             patient: Patient::fake(seed, 0),
-            speed,
-            scale,
+            speed: route.speed,
+            scale: route.scale,
             angle: rng.angle(),
-            sway,
+            sway: route.sway,
             spin: Wave::random(&mut rng, 0.15, (0.03, 0.07)),
             zoom: Wave::random(&mut rng, 0.06, (0.05, 0.12)),
             light: Wave::random(&mut rng, 0.5, (0.02, 0.05)),

@@ -12,8 +12,8 @@ use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 
 use super::augment::AugmentSettings;
-use super::data::{DEFAULT_CLASSES, DEFAULT_POSITIVE};
 use super::schedule::{Rule, DEFAULT_IMAGES_TOTAL};
+use crate::data::{DEFAULT_CLASSES, DEFAULT_POSITIVE};
 use crate::model::metadata::DEFAULT_INPUT_SIZE;
 use crate::model::{Normalization, Variant};
 use crate::preprocess::MAX_INPUT_SIZE;

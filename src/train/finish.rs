@@ -8,6 +8,8 @@
 //! [`super::threshold`]); `best.safetensors` is rewritten with it in its metadata, so
 //! `endoscan export --weights RUN/best.safetensors` gives back the same model.
 
+use std::path::Path;
+
 use anyhow::Context;
 use indicatif::ProgressBar;
 use serde_json::json;
@@ -18,7 +20,7 @@ use super::record::RunRecord;
 use super::setup::RunData;
 use super::threshold;
 use crate::data::split::Subset;
-use crate::eval::{self, score, EvalSettings, Metrics};
+use crate::eval::{self, score, EvalResult, EvalSettings, Metrics};
 use crate::export::export_onnx;
 use crate::infer::{Classifier, ClassifierOptions};
 use crate::model::metadata::keys;
@@ -53,16 +55,57 @@ pub fn finish(
         shares_cpu: false,
         ..ClassifierOptions::default()
     };
-
-    // Validation scores of the exported graph, then the threshold.
-    let provisional = run.join(".model.validation.onnx");
     let mut meta = ModelMetadata {
         weights_sha256: weights.sha256.clone(),
         ..meta.clone()
     };
-    export_onnx(&weights, &meta, &provisional)?;
+    let (threshold, val_metrics) =
+        choose_threshold(config, &meta, &weights, data, &options, runtime)?;
+
+    // The final checkpoint and model, carrying the threshold.
+    meta.threshold = threshold;
+    weights
+        .metadata
+        .insert(keys::THRESHOLD.into(), threshold.to_string());
+    let best_out = run.join(BEST_FILE);
+    weights
+        .save_safetensors(&best_out)
+        .with_context(|| format!("{}: cannot write the checkpoint", best_out.display()))?;
+    meta.weights_sha256 = Weights::load(&best_out)?.sha256;
+    let model = run.join(MODEL_FILE);
+    let bytes = export_onnx(&weights, &meta, &model)?;
+    let result = evaluate_test(config, data, &model, &options, runtime)?;
+
+    record.threshold = Some(json!({
+        "rule": config.threshold_rule,
+        "value": threshold,
+        "validation": val_metrics,
+    }));
+    record.test = Some(json!({
+        "metrics": result.metrics,
+        "report": result.report,
+    }));
+    record.status = "done".into();
+    record.write(run)?;
+    print_summary(record, &model, bytes, &result.metrics, threshold);
+    Ok(())
+}
+
+/// Scores the validation subset through a provisional export of `weights` (removed
+/// afterwards) and chooses the decision threshold on those scores by `--threshold-rule`;
+/// returns it and the validation metrics at it.
+fn choose_threshold(
+    config: &TrainConfig,
+    meta: &ModelMetadata,
+    weights: &Weights,
+    data: &RunData,
+    options: &ClassifierOptions,
+    runtime: RuntimeSettings,
+) -> anyhow::Result<(f32, Metrics)> {
+    let provisional = config.out.join(".model.validation.onnx");
+    export_onnx(weights, meta, &provisional)?;
     let scores = {
-        let mut classifier = Classifier::load(&provisional, &options)?;
+        let mut classifier = Classifier::load(&provisional, options)?;
         let described = classifier.metadata().clone();
         score::score(
             &mut classifier,
@@ -89,21 +132,18 @@ pub fn finish(
             0.5
         });
     let val_metrics = Metrics::compute(&probabilities, &truth, threshold);
+    Ok((threshold, val_metrics))
+}
 
-    // The final checkpoint and model, carrying the threshold.
-    meta.threshold = threshold;
-    weights
-        .metadata
-        .insert(keys::THRESHOLD.into(), threshold.to_string());
-    let best_out = run.join(BEST_FILE);
-    weights
-        .save_safetensors(&best_out)
-        .with_context(|| format!("{}: cannot write the checkpoint", best_out.display()))?;
-    meta.weights_sha256 = Weights::load(&best_out)?.sha256;
-    let model = run.join(MODEL_FILE);
-    let bytes = export_onnx(&weights, &meta, &model)?;
-
-    // The test subset through the deployable model.
+/// The test subset through the deployable `model` (`endoscan eval` into `RUN/test`).
+fn evaluate_test(
+    config: &TrainConfig,
+    data: &RunData,
+    model: &Path,
+    options: &ClassifierOptions,
+    runtime: RuntimeSettings,
+) -> anyhow::Result<EvalResult> {
+    let run = &config.out;
     let settings = EvalSettings {
         data: config.data.clone(),
         split: Some((data.split_file.clone(), Subset::Test)),
@@ -113,37 +153,17 @@ pub fn finish(
         skip_bad: config.skip_bad,
         workers: runtime.workers,
     };
-    let mut classifier = Classifier::load(&model, &options)?;
+    let mut classifier = Classifier::load(model, options)?;
     let described = classifier.metadata().clone();
-    let result = eval::evaluate(
+    eval::evaluate(
         &mut classifier,
         &described,
         &settings,
         json!({ "path": model.display().to_string(), "run": run.display().to_string() }),
-    )?;
-
-    record.threshold = Some(json!({
-        "rule": config.threshold_rule,
-        "value": threshold,
-        "validation": val_metrics,
-    }));
-    record.test = Some(json!({
-        "metrics": result.metrics,
-        "report": result.report,
-    }));
-    record.status = "done".into();
-    record.write(run)?;
-    print_summary(record, &model, bytes, &result.metrics, threshold);
-    Ok(())
+    )
 }
 
-fn print_summary(
-    record: &RunRecord,
-    model: &std::path::Path,
-    bytes: u64,
-    m: &Metrics,
-    threshold: f32,
-) {
+fn print_summary(record: &RunRecord, model: &Path, bytes: u64, m: &Metrics, threshold: f32) {
     let pct = |e: &crate::metrics::Estimate| {
         e.value
             .map_or("—".into(), |v| format!("{:.2} %", v * 100.0))

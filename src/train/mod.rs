@@ -5,8 +5,9 @@
 //! `endoscan train` itself: [`args`] (arguments, validated configuration), [`frames`] and
 //! [`batch`] (prepared images, augmented batches), [`threshold`], [`record`] (`run.json`),
 //! [`progress`] and [`patches`] (lesion patches of synth stills) build without libtorch; the
-//! loop needs the `train` feature: [`run`] (entry point), [`setup`], [`trainer`], [`sgd`],
-//! [`amp`], [`checkpoint`] and [`finish`].
+//! loop needs the `train` feature: [`run`] (entry point), [`start`] (new or resumed run),
+//! [`setup`], [`steps`] (the step loop), [`trainer`], [`sgd`], [`amp`], [`checkpoint`] and
+//! [`finish`].
 
 #[cfg(feature = "train")]
 pub mod amp;
@@ -31,11 +32,10 @@ pub mod schedule;
 pub mod setup;
 #[cfg(feature = "train")]
 pub mod sgd;
+#[cfg(feature = "train")]
+pub mod start;
+#[cfg(feature = "train")]
+pub mod steps;
 pub mod threshold;
 #[cfg(feature = "train")]
 pub mod trainer;
-
-// Former paths of the dataset layer, until the loop's own files name [`crate::data`].
-pub(crate) use crate::data;
-#[cfg(feature = "train")]
-pub(crate) use crate::data::split;

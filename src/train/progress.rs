@@ -5,7 +5,7 @@
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 
 /// Log lines (without a terminal) at least every this fraction of the steps.
 pub const LOG_EVERY_FRACTION: f64 = 0.05;
@@ -28,12 +28,8 @@ impl Progress {
     /// Steps `first..total` of batches of `batch` images are about to run.
     pub fn new(first: u64, total: u64, batch: usize) -> Self {
         let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = ProgressBar::new(total).with_position(first);
-            if let Ok(style) = ProgressStyle::with_template(
-                "{spinner} train [{bar:30}] {pos}/{len} steps  {msg}  ETA {eta}",
-            ) {
-                bar.set_style(style.progress_chars("=> "));
-            }
+            let bar =
+                crate::util::progress::bar(Some(total), "train", "steps").with_position(first);
             bar.enable_steady_tick(Duration::from_millis(250));
             bar
         });

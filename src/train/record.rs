@@ -175,22 +175,9 @@ impl RunRecord {
     pub fn write(&self, run: &Path) -> anyhow::Result<()> {
         let path = run.join(RUN_FILE);
         let text = serde_json::to_string_pretty(self).expect("a run record serializes");
-        write_atomic(&path, text.as_bytes())
+        crate::util::atomic::write(&path, text.as_bytes())
             .with_context(|| format!("{}: cannot write the run record", path.display()))
     }
-}
-
-/// Writes `bytes` to a temporary sibling of `path`, then renames it over `path`.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut name = std::ffi::OsString::from(".");
-    name.push(path.file_name().unwrap_or_default());
-    name.push(format!(".{}.tmp", std::process::id()));
-    let tmp = path.with_file_name(name);
-    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
 
 /// The git revision of the source tree this binary was built from (`-dirty` with uncommitted

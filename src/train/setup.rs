@@ -5,19 +5,19 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use indicatif::{ProgressBar, ProgressStyle};
 use tch::Device;
 
 use super::args::{BatchChoice, DeviceChoice, TrainConfig, CPU_DEFAULT_BATCH, MAX_AUTO_BATCH};
-use super::data::{BadImage, DataError, DataSettings, Dataset};
 use super::frames::Frames;
 use super::record::SubsetCounts;
-use super::split::{Split, SplitSettings, Subset, SPLIT_FILE};
 use super::trainer::Trainer;
+use crate::data::split::{Split, SplitSettings, Subset, SPLIT_FILE};
+use crate::data::{BadImage, DataError, DataSettings, Dataset};
 use crate::model::metadata::keys;
 use crate::model::torch::BitModel;
 use crate::model::{Normalization, Weights};
 use crate::preprocess::Preprocessor;
+use crate::util::progress;
 
 /// The data of a run.
 #[derive(Debug)]
@@ -55,23 +55,7 @@ pub fn load_data(
     expected_hash: Option<&str>,
     workers: usize,
 ) -> anyhow::Result<RunData> {
-    let settings = DataSettings {
-        classes: config.classes.clone(),
-        positive: config.positive.clone(),
-        skip_bad: config.skip_bad,
-        threads: workers,
-        ..DataSettings::default()
-    };
-    let dataset = Dataset::open(&config.data, &settings)?;
-    let hash = dataset.content_hash().unwrap_or_default().to_string();
-    if let Some(expected) = expected_hash {
-        if hash != expected {
-            bail!(
-                "{}: the data changed since the run started (content hash {hash}, the run has {expected}); exact resumption needs the same images",
-                dataset.source().path().display()
-            );
-        }
-    }
+    let dataset = open_data(config, expected_hash, workers)?;
     let split_file = config.out.join(SPLIT_FILE);
     let split = if expected_hash.is_some() {
         Split::read(&dataset, &split_file)?
@@ -89,13 +73,75 @@ pub fn load_data(
         split.write(&dataset, &split_file)?;
         split
     };
+    let (frames, bad, skipped) = prepare(config, &dataset, &split, normalization, workers)?;
+    let usable = |subset| -> Vec<usize> {
+        split
+            .indices(subset)
+            .into_iter()
+            .filter(|i| !bad.contains(i))
+            .collect()
+    };
+    let (train, val, test) = (
+        usable(Subset::Train),
+        usable(Subset::Val),
+        usable(Subset::Test),
+    );
+    let counts = check_subsets(&dataset, &split_file, &train, &val, &test)?;
+    Ok(RunData {
+        dataset,
+        frames: Arc::new(frames),
+        train,
+        val,
+        test,
+        counts,
+        skipped,
+        split_file,
+    })
+}
 
+/// Opens and checks the data of `config`; a resumed run insists it still hashes to
+/// `expected_hash`.
+fn open_data(
+    config: &TrainConfig,
+    expected_hash: Option<&str>,
+    workers: usize,
+) -> anyhow::Result<Dataset> {
+    let settings = DataSettings {
+        classes: config.classes.clone(),
+        positive: config.positive.clone(),
+        skip_bad: config.skip_bad,
+        threads: workers,
+        ..DataSettings::default()
+    };
+    let dataset = Dataset::open(&config.data, &settings)?;
+    let hash = dataset.content_hash().unwrap_or_default().to_string();
+    if let Some(expected) = expected_hash {
+        if hash != expected {
+            bail!(
+                "{}: the data changed since the run started (content hash {hash}, the run has {expected}); exact resumption needs the same images",
+                dataset.source().path().display()
+            );
+        }
+    }
+    Ok(dataset)
+}
+
+/// Prepares every image of `split` once; returns the frames, the dataset indices of images
+/// that failed to decode and every image left out, as `path: reason`. Undecodable images fail
+/// the run unless `--skip-bad`.
+fn prepare(
+    config: &TrainConfig,
+    dataset: &Dataset,
+    split: &Split,
+    normalization: Normalization,
+    workers: usize,
+) -> anyhow::Result<(Frames, Vec<usize>, Vec<String>)> {
     let pre = Preprocessor::new(config.input_size, normalization)?;
     let all: Vec<usize> = (0..dataset.len())
         .filter(|&i| split.subset_of(i).is_some())
         .collect();
-    let bar = bar(all.len() as u64, "prepare");
-    let (frames, bad) = Frames::prepare(&dataset, &all, pre, workers, |n| bar.inc(n as u64))?;
+    let bar = progress::bar(Some(all.len() as u64), "prepare", "images");
+    let (frames, bad) = Frames::prepare(dataset, &all, pre, workers, |n| bar.inc(n as u64))?;
     bar.finish_and_clear();
     let mut skipped: Vec<String> = dataset
         .bad()
@@ -116,18 +162,18 @@ pub fn load_data(
             skipped.push(format!("{}: {}", b.path.display(), b.reason));
         }
     }
-    let usable = |subset| -> Vec<usize> {
-        split
-            .indices(subset)
-            .into_iter()
-            .filter(|i| !bad.iter().any(|(b, _)| b == i))
-            .collect()
-    };
-    let (train, val, test) = (
-        usable(Subset::Train),
-        usable(Subset::Val),
-        usable(Subset::Test),
-    );
+    Ok((frames, bad.into_iter().map(|(i, _)| i).collect(), skipped))
+}
+
+/// Class counts of the subsets; fails when a class is missing from training or validation is
+/// empty.
+fn check_subsets(
+    dataset: &Dataset,
+    split_file: &Path,
+    train: &[usize],
+    val: &[usize],
+    test: &[usize],
+) -> anyhow::Result<SubsetCounts> {
     let count = |idx: &[usize]| {
         let mut c = vec![0; dataset.classes().len()];
         for &i in idx {
@@ -136,9 +182,9 @@ pub fn load_data(
         c
     };
     let counts = SubsetCounts {
-        train: count(&train),
-        val: count(&val),
-        test: count(&test),
+        train: count(train),
+        val: count(val),
+        test: count(test),
     };
     if let Some(c) = counts.train.iter().position(|&n| n == 0) {
         bail!(
@@ -150,16 +196,7 @@ pub fn load_data(
     if val.is_empty() {
         bail!("{}: the validation subset is empty", split_file.display());
     }
-    Ok(RunData {
-        dataset,
-        frames: Arc::new(frames),
-        train,
-        val,
-        test,
-        counts,
-        skipped,
-        split_file,
-    })
+    Ok(counts)
 }
 
 /// The normalization of a new run: `--normalize`, else the checkpoint's, else `bit`.
@@ -251,16 +288,4 @@ pub fn batch_size(
             }
         }
     }
-}
-
-/// A progress bar on stderr (hidden when stderr is not a terminal).
-fn bar(len: u64, what: &'static str) -> ProgressBar {
-    let bar = ProgressBar::new(len);
-    if let Ok(style) =
-        ProgressStyle::with_template("{msg:>8} [{bar:30}] {pos}/{len} images  ETA {eta}")
-    {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.set_message(what);
-    bar
 }

@@ -12,8 +12,8 @@ use tch::{Device, Kind, Reduction, TchError, Tensor};
 use super::amp::Amp;
 use super::args::Mode;
 use super::batch::{Batch, BatchMaker};
-use super::data::DataError;
 use super::sgd::Sgd;
+use crate::data::DataError;
 use crate::model::torch::{BitModel, BitResNet, TorchModelError};
 
 /// Why a step or a validation failed.

@@ -14,9 +14,9 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use super::atomic;
 use super::metadata::{MetadataError, ModelMetadata, INPUT, OUTPUT_LOGITS, OUTPUT_PROBS};
 use super::weights::{Weights, WeightsError};
+use crate::util::atomic;
 use proto::{DataType, Dim, Message, Model, OpsetId, Sink, ValueInfo, Writer};
 
 /// ONNX operator set of the default domain.
