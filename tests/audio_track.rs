@@ -7,6 +7,8 @@
 #[allow(dead_code)]
 #[path = "common/cli.rs"]
 mod cli;
+#[path = "common/gst.rs"]
+mod gst;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -32,12 +34,7 @@ fn make_audio_track_mkv(path: &Path) {
          matroskamux name=mux ! filesink location={}",
         path.display()
     );
-    let status = Command::new("gst-launch-1.0")
-        .arg("-q")
-        .args(desc.split_whitespace())
-        .status()
-        .expect("gst-launch-1.0 runs");
-    assert!(status.success(), "gst-launch-1.0 {desc}");
+    gst::launch(&desc);
 }
 
 fn assert_timed_from_zero(what: &str, pts: &[Duration]) {

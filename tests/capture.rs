@@ -7,6 +7,9 @@ use std::time::Duration;
 
 use endoscan::capture::{Capture, CaptureError, Settings};
 
+#[path = "common/gst.rs"]
+mod gst;
+
 /// A fresh scratch directory under the system temp dir (removed at the start of each run).
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("endoscan-capture-{}-{name}", std::process::id()));
@@ -21,12 +24,7 @@ fn make_video(path: &Path, frames: u32, width: u32, height: u32, encode: &str) {
         "videotestsrc num-buffers={frames} pattern=ball ! video/x-raw,width={width},height={height},framerate=30/1 ! {encode} ! filesink location={}",
         path.display()
     );
-    let status = Command::new("gst-launch-1.0")
-        .arg("-q")
-        .args(desc.split_whitespace())
-        .status()
-        .expect("gst-launch-1.0 runs");
-    assert!(status.success(), "gst-launch-1.0 {desc}");
+    gst::launch(&desc);
 }
 
 fn read_all(path: &Path) -> Result<Vec<endoscan::capture::Frame>, CaptureError> {
