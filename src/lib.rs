@@ -2,7 +2,7 @@
 //! capsule-endoscopy video with a BiT ResNet-v2 classifier.
 //!
 //! Modules follow the data flow: [`capture`] → [`preprocess`] → [`infer`] → [`smooth`] →
-//! [`overlay`] / [`sink`]; the model side is [`model`] (architecture, weights, ONNX export),
+//! [`overlay`] / [`sink`], live video through [`live`]; the model side is [`model`] (architecture, weights, ONNX export),
 //! [`data`] (labelled datasets and splits) under [`train`] and [`eval`]; [`synth`] makes labelled gastroscopy-like data for tests and demos.
 
 pub mod capture;
@@ -14,6 +14,7 @@ pub mod eval;
 pub mod export;
 pub mod gst;
 pub mod infer;
+pub mod live;
 pub mod metrics;
 pub mod model;
 pub mod overlay;

@@ -1,23 +1,51 @@
-//! Drawing primitives on packed RGB images (no GStreamer): rectangles, outlines, a 3×5 digit
-//! font, and the timeline's per-column summary.
+//! Drawing primitives (no GStreamer): rectangles, outlines, a 3×5 digit font and the 5×7
+//! capital-letter font, on anything that can fill a rectangle ([`Paint`]: a packed
+//! [`RgbImage`], or a raw video frame's [`super::canvas::Canvas`]); the timeline's per-column
+//! summary; fitting an image into a frame.
 
 use image::{Rgb, RgbImage};
 
-/// Fills `[x0, x1) × [y0, y1)`, clipped to the image.
-pub fn fill_rect(img: &mut RgbImage, x0: i64, y0: i64, x1: i64, y1: i64, colour: [u8; 3]) {
-    let (w, h) = (img.width() as i64, img.height() as i64);
-    let (x0, x1) = (x0.clamp(0, w), x1.clamp(0, w));
-    let (y0, y1) = (y0.clamp(0, h), y1.clamp(0, h));
-    for y in y0..y1 {
-        for x in x0..x1 {
-            img.put_pixel(x as u32, y as u32, Rgb(colour));
+/// A surface the primitives draw on: its size and a clipped rectangle fill with an sRGB
+/// colour. Everything else here is built from `fill_rect`.
+pub trait Paint {
+    /// Width and height in pixels.
+    fn size(&self) -> (u32, u32);
+    /// Fills `[x0, x1) × [y0, y1)`, clipped to the surface.
+    fn fill_rect(&mut self, x0: i64, y0: i64, x1: i64, y1: i64, rgb: [u8; 3]);
+}
+
+impl Paint for RgbImage {
+    fn size(&self) -> (u32, u32) {
+        self.dimensions()
+    }
+
+    fn fill_rect(&mut self, x0: i64, y0: i64, x1: i64, y1: i64, rgb: [u8; 3]) {
+        let (w, h) = (self.width() as i64, self.height() as i64);
+        let (x0, x1) = (x0.clamp(0, w), x1.clamp(0, w));
+        let (y0, y1) = (y0.clamp(0, h), y1.clamp(0, h));
+        for y in y0..y1 {
+            for x in x0..x1 {
+                self.put_pixel(x as u32, y as u32, Rgb(rgb));
+            }
         }
     }
 }
 
+/// Fills `[x0, x1) × [y0, y1)`, clipped to the image.
+pub fn fill_rect<P: Paint + ?Sized>(
+    img: &mut P,
+    x0: i64,
+    y0: i64,
+    x1: i64,
+    y1: i64,
+    colour: [u8; 3],
+) {
+    img.fill_rect(x0, y0, x1, y1, colour);
+}
+
 /// A `thickness`-pixel ring just inside the rectangle `(x0, y0, x1, y1)`, clipped.
-pub fn ring(
-    img: &mut RgbImage,
+pub fn ring<P: Paint + ?Sized>(
+    img: &mut P,
     (x0, y0, x1, y1): (i64, i64, i64, i64),
     thickness: i64,
     colour: [u8; 3],
@@ -49,7 +77,14 @@ const GLYPHS: [(char, [u8; 5]); 14] = [
 
 /// Draws `text` with `scale`-pixel dots from top-left (`x`, `y`); unknown characters are
 /// blanks. Returns the x after the text.
-pub fn text(img: &mut RgbImage, x: i64, y: i64, scale: i64, text: &str, colour: [u8; 3]) -> i64 {
+pub fn text<P: Paint + ?Sized>(
+    img: &mut P,
+    x: i64,
+    y: i64,
+    scale: i64,
+    text: &str,
+    colour: [u8; 3],
+) -> i64 {
     let mut cx = x;
     for c in text.chars() {
         if let Some((_, rows)) = GLYPHS.iter().find(|(g, _)| *g == c) {
@@ -70,18 +105,28 @@ pub fn text(img: &mut RgbImage, x: i64, y: i64, scale: i64, text: &str, colour: 
 
 /// Draws capital-letter `text` as tall as [`text`]'s digits at `scale` (the 5×7 font), from
 /// top-left (`x`, `y`), clipped to the image. Returns the x after the text.
-pub fn label(img: &mut RgbImage, x: i64, y: i64, scale: i64, text: &str, colour: [u8; 3]) -> i64 {
+pub fn label<P: Paint + ?Sized>(
+    img: &mut P,
+    x: i64,
+    y: i64,
+    scale: i64,
+    text: &str,
+    colour: [u8; 3],
+) -> i64 {
     use crate::synth::font;
     let s = (5 * scale / 7).max(1) as u32;
+    let end = x + i64::from(font::text_width(text, s));
+    let (width, height) = img.size();
+    if x >= i64::from(width) || y >= i64::from(height) {
+        return end;
+    }
     let (x0, y0) = (x.max(0) as u32, y.max(0) as u32);
-    let clip = crate::synth::layout::Rect {
-        x: 0,
-        y: 0,
-        w: img.width(),
-        h: img.height(),
-    };
-    font::draw_text(img, text, x0, y0, s, image::Rgb(colour), clip);
-    x + i64::from(font::text_width(text, s))
+    let d = i64::from(s);
+    font::for_each_dot(text, x0, y0, s, width, |px, py| {
+        let (px, py) = (i64::from(px), i64::from(py));
+        img.fill_rect(px, py, px + d, py + d, colour);
+    });
+    end
 }
 
 /// The timeline summary of column `c` of `columns`: frames `[c·n/columns, (c+1)·n/columns)`

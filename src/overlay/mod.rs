@@ -11,9 +11,16 @@
 //! * The strip holds an "AI active" dot, a gauge of the smoothed probability with the alert
 //!   threshold marked and the value printed, and a timeline of the whole study (peak score
 //!   per column, flagged stretches in [`ALERT`]) with a cursor at the current frame.
+//!
+//! Live video draws in place on the raw frame instead ([`canvas::Canvas`], [`live`]): the same
+//! primitives ([`draw::Paint`]), no strip, no timeline.
 
+pub mod canvas;
 pub mod draw;
+pub mod live;
+mod raw;
 mod timeline;
+pub mod yuv;
 
 pub use timeline::Timeline;
 

@@ -31,11 +31,48 @@ pub struct Step {
     pub change: Option<AlertChange>,
 }
 
+/// The causal exponential moving average: `s = prev + (1 − exp(−Δt/τ))·(p − prev)`, the
+/// first value (or every value when `τ ≤ 0`) taken as is; Δt below 0 counts as 0.
+#[derive(Debug, Clone)]
+pub struct Ema {
+    tau_ms: f64,
+    /// Time and smoothed value of the last sample.
+    state: Option<(f64, f64)>,
+}
+
+impl Ema {
+    /// An average with time constant `tau_ms` (0: no smoothing).
+    pub fn new(tau_ms: f64) -> Self {
+        Self {
+            tau_ms,
+            state: None,
+        }
+    }
+
+    /// Takes value `p` at time `pts_ms`; returns the smoothed value.
+    pub fn push(&mut self, pts_ms: f64, p: f64) -> f64 {
+        let smoothed = match self.state {
+            Some((last_ms, prev)) if self.tau_ms > 0.0 => {
+                let dt = (pts_ms - last_ms).max(0.0);
+                prev + (1.0 - (-dt / self.tau_ms).exp()) * (p - prev)
+            }
+            _ => p,
+        };
+        self.state = Some((pts_ms, smoothed));
+        smoothed
+    }
+
+    /// Forgets the history: the next value is taken as is.
+    pub fn reset(&mut self) {
+        self.state = None;
+    }
+}
+
 /// Smooths scores as they come (see the module docs).
 #[derive(Debug, Clone)]
 pub struct CausalSmoother {
     settings: Settings,
-    state: Option<(f64, f64)>,
+    ema: Ema,
     /// Time the smoothed score first reached `on` in the current candidate run.
     above_since: Option<f64>,
     /// Time the smoothed score first fell below `off` while the alert is on.
@@ -49,7 +86,7 @@ impl CausalSmoother {
         super::Smoother::new(settings)?;
         Ok(Self {
             settings,
-            state: None,
+            ema: Ema::new(settings.tau_ms),
             above_since: None,
             below_since: None,
             alert: false,
@@ -58,16 +95,7 @@ impl CausalSmoother {
 
     /// Takes frame score `p` at time `pts_ms` (non-decreasing).
     pub fn push(&mut self, pts_ms: f64, p: f32) -> Step {
-        let s = &self.settings;
-        let smoothed = match self.state {
-            Some((last_ms, prev)) if s.tau_ms > 0.0 => {
-                let dt = (pts_ms - last_ms).max(0.0);
-                prev + (1.0 - (-dt / s.tau_ms).exp()) * (f64::from(p) - prev)
-            }
-            _ => f64::from(p),
-        };
-        self.state = Some((pts_ms, smoothed));
-        let v = smoothed as f32;
+        let v = self.ema.push(pts_ms, f64::from(p)) as f32;
         let change = if self.alert {
             self.after_alert(pts_ms, v)
         } else {

@@ -88,6 +88,32 @@ pub fn text_width(text: &str, scale: u32) -> u32 {
     text.chars().count() as u32 * ADVANCE * scale
 }
 
+/// Calls `dot(px, py)` with the top-left corner of every set font pixel of `text` drawn from
+/// `(x, y)` at `scale` (each dot is a `scale × scale` square), skipping glyphs that start at
+/// or right of `x_end`.
+pub fn for_each_dot(
+    text: &str,
+    x: u32,
+    y: u32,
+    scale: u32,
+    x_end: u32,
+    mut dot: impl FnMut(u32, u32),
+) {
+    for (i, c) in text.chars().enumerate() {
+        let gx = x + i as u32 * ADVANCE * scale;
+        if gx >= x_end {
+            break;
+        }
+        for (row, bits) in glyph(c).iter().enumerate() {
+            for col in 0..GLYPH_W {
+                if bits & (0x10 >> col) != 0 {
+                    dot(gx + col * scale, y + row as u32 * scale);
+                }
+            }
+        }
+    }
+}
+
 /// Draws `text` with its top-left corner at `(x, y)`, each font pixel a `scale × scale`
 /// square, clipped to `clip`.
 pub fn draw_text(
@@ -100,27 +126,15 @@ pub fn draw_text(
     clip: Rect,
 ) {
     let (x1, y1) = (clip.x + clip.w, clip.y + clip.h);
-    for (i, c) in text.chars().enumerate() {
-        let gx = x + i as u32 * ADVANCE * scale;
-        if gx >= x1 {
-            break;
-        }
-        for (row, bits) in glyph(c).iter().enumerate() {
-            for col in 0..GLYPH_W {
-                if bits & (0x10 >> col) == 0 {
-                    continue;
-                }
-                let (px, py) = (gx + col * scale, y + row as u32 * scale);
-                for yy in py..py + scale {
-                    for xx in px..px + scale {
-                        if (clip.x..x1).contains(&xx) && (clip.y..y1).contains(&yy) {
-                            img.put_pixel(xx, yy, color);
-                        }
-                    }
+    for_each_dot(text, x, y, scale, x1, |px, py| {
+        for yy in py..py + scale {
+            for xx in px..px + scale {
+                if (clip.x..x1).contains(&xx) && (clip.y..y1).contains(&yy) {
+                    img.put_pixel(xx, yy, color);
                 }
             }
         }
-    }
+    });
 }
 
 #[cfg(test)]
