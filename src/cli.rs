@@ -24,6 +24,11 @@ pub enum Command {
     /// Reprocess a recorded study (video or image directory): every frame scored, segments,
     /// annotated video, thumbnails and an HTML report.
     Reprocess(crate::reprocess::ReprocessArgs),
+    /// Live analysis: endoscope (or test://, a device, a stream, a file) → screen with alerts,
+    /// never stalling the video.
+    Live(crate::live::args::LiveArgs),
+    /// Benchmarks (`endoscan bench live`).
+    Bench(crate::live::args::BenchArgs),
     /// Audit a study's exports for patient data: any non-black pixel in the panel rectangle
     /// of annotated.mp4 or a thumbnail fails the check.
     CheckMasking(crate::check_masking::CheckMaskingArgs),
@@ -50,6 +55,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Classify(args) => crate::classify::run(&args),
         Command::Reprocess(args) => crate::reprocess::run(&args),
         Command::CheckMasking(args) => crate::check_masking::run(&args),
+        Command::Live(args) => crate::live::run::run(&args),
+        Command::Bench(args) => match &args.what {
+            crate::live::args::BenchCommand::Live(live) => crate::live::bench::run(live),
+        },
         #[cfg(feature = "train")]
         Command::Train(args) => crate::train::run::run(&args),
         #[cfg(not(feature = "train"))]

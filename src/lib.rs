@@ -10,6 +10,7 @@ pub mod check_masking;
 pub mod classify;
 pub mod cli;
 pub mod data;
+pub mod element;
 pub mod eval;
 pub mod export;
 pub mod gst;

@@ -31,6 +31,7 @@ use std::time::Duration;
 
 pub use crate::gst::{init, watch_bus, BusEvent, PipelineError};
 pub use frame::{Frame, PixelFormat, Pixels};
+pub(crate) use video::link_video_pads;
 
 /// Frames the appsink may hold before the decoder blocks.
 pub const DEFAULT_MAX_BUFFERS: u32 = 8;

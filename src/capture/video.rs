@@ -88,6 +88,21 @@ fn decode_pipeline(
     Ok((pipeline, sink, no_video))
 }
 
+/// Links `decoder`'s (decodebin, uridecodebin) video pad to `convert` as it appears; other
+/// streams (audio) go to fakesinks; a stream without video posts an error.
+pub(crate) fn link_video_pads(
+    pipeline: &gst::Pipeline,
+    decoder: &gst::Element,
+    convert: &gst::Element,
+) {
+    link_video_when_decoded(
+        pipeline,
+        decoder,
+        convert,
+        &Arc::new(AtomicBool::new(false)),
+    );
+}
+
 /// Links decodebin's video pad to `convert` as it appears; raises `no_video` (and posts an
 /// error) when decodebin has exposed every stream and none was video.
 fn link_video_when_decoded(

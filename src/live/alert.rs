@@ -96,6 +96,8 @@ pub struct LiveAlerts {
     below: usize,
     alert: bool,
     last_pts: Option<f64>,
+    /// The smoothed score of the last frame pushed.
+    last_smoothed: f32,
 }
 
 impl LiveAlerts {
@@ -132,6 +134,7 @@ impl LiveAlerts {
             below: 0,
             alert: false,
             last_pts: None,
+            last_smoothed: 0.0,
         })
     }
 
@@ -150,6 +153,7 @@ impl LiveAlerts {
         };
         self.last_pts = Some(pts_ms);
         let smoothed = (self.ema.push(pts_ms, f64::from(p)) as f32).clamp(0.0, 1.0);
+        self.last_smoothed = smoothed;
         let change = if self.alert {
             self.while_on(smoothed)
         } else {
@@ -204,6 +208,17 @@ impl LiveAlerts {
         self.below = 0;
         self.alert = false;
         self.last_pts = None;
+        self.last_smoothed = 0.0;
+    }
+
+    /// The state as it is, for a frame that says nothing about the mucosa (a white-out, a
+    /// menu): smoothed score and alert unchanged, no change.
+    pub fn hold(&self) -> LiveStep {
+        LiveStep {
+            smoothed: self.last_smoothed,
+            alert: self.alert,
+            change: None,
+        }
     }
 
     /// Whether the alert is on.

@@ -70,7 +70,8 @@ impl Histogram {
                 if bin == BINS {
                     return self.max;
                 }
-                return ((bin + 1) as f64 * BIN_MS).min(self.max);
+                // (bin + 1) / 10 rather than (bin + 1) × 0.1: 4.6, not 4.6000000000000005.
+                return ((bin + 1) as f64 / (1.0 / BIN_MS)).min(self.max);
             }
         }
         self.max

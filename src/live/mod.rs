@@ -6,6 +6,15 @@
 //! module documents its own failure modes (bad settings, an unwritable stats file).
 
 pub mod alert;
+pub mod args;
+pub mod bench;
+pub mod capture;
+pub mod display;
 pub mod latency;
+pub mod monitor;
+pub mod run;
+pub mod signals;
 pub mod slot;
+pub mod source;
 pub mod stats;
+pub mod worker;
