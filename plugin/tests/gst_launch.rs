@@ -4,16 +4,25 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// The folder holding `libgstendoscan.so`: the test binary lives in `<target>/<profile>/deps`.
+/// A folder holding only this build's `libgstendoscan.so` (the test binary lives in
+/// `<target>/<profile>/deps`, where `cargo test` leaves the library; `cargo build` copies it
+/// one folder up). Only the plugin, so GStreamer scans nothing else of the build.
 fn plugin_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
-    assert!(
-        dir.join("libgstendoscan.so").exists(),
-        "no libgstendoscan.so in {}",
-        dir.display()
-    );
-    dir
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let exe = std::env::current_exe().unwrap();
+        let deps = exe.parent().unwrap();
+        let lib = [deps, deps.parent().unwrap()]
+            .iter()
+            .map(|d| d.join("libgstendoscan.so"))
+            .find(|p| p.exists())
+            .unwrap_or_else(|| panic!("no libgstendoscan.so in or above {}", deps.display()));
+        let dir = std::env::temp_dir().join(format!("endoscan-plugin-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(&lib, dir.join("libgstendoscan.so")).unwrap();
+        dir
+    })
+    .clone()
 }
 
 fn gst(tool: &str, args: &[&str]) -> Output {
@@ -27,12 +36,14 @@ fn gst(tool: &str, args: &[&str]) -> Output {
         .unwrap_or_else(|e| panic!("{tool}: {e}"))
 }
 
+/// Both output streams, with gst-launch's escaped spaces (`AI\ ON`) unescaped.
 fn text(out: &Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
+    .replace("\\ ", " ")
 }
 
 fn demo_model() -> PathBuf {
@@ -67,7 +78,7 @@ fn gst_inspect_documents_the_element() {
     }
 }
 
-/// Runs `videotestsrc num-buffers=N ! FORMAT ! endoscan ! fakesink` and returns the output.
+/// Runs a live `videotestsrc num-buffers=N ! FORMAT ! endoscan ! fakesink` and returns the output.
 fn launch(format: &str, frames: u32) -> String {
     let model = format!("model={}", demo_model().display());
     let num = format!("num-buffers={frames}");
@@ -76,6 +87,7 @@ fn launch(format: &str, frames: u32) -> String {
         "-m",
         "-v",
         "videotestsrc",
+        "is-live=true",
         &num,
         "pattern=smpte",
         "!",
@@ -100,7 +112,7 @@ fn every_frame_passes_and_scores_are_posted() {
         let log = launch(format, 45);
         let chains = log
             .lines()
-            .filter(|l| l.contains("chain") && l.contains("out:sink"))
+            .filter(|l| l.starts_with("/GstPipeline:pipeline0/GstFakeSink:out: last-message = chain"))
             .count();
         assert_eq!(chains, 45, "{format}: frames in ≠ frames out\n{log}");
         let scores = log.matches("endoscan-score").count();
