@@ -50,21 +50,25 @@ fn slow_model() -> &'static Path {
     })
 }
 
-/// Frames in a recorded MP4, and how many are NO SIGNAL frames (dark all over).
+/// Frames in a recorded MP4, and how many are NO SIGNAL frames: the dark grey background of
+/// `overlay::live::NO_SIGNAL_BG` nearly everywhere (a masked frame is black, a picture is not
+/// uniform).
 fn recorded(path: &Path) -> (u64, u64) {
     let mut capture = Capture::open(path, Settings::default())
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let (mut frames, mut dark) = (0, 0);
+    let (mut frames, mut no_signal) = (0, 0);
     while let Some(frame) = capture.next_frame().unwrap() {
         frames += 1;
         let img = frame.to_rgb_image();
-        let bright = img.pixels().filter(|p| p.0.iter().any(|&c| c > 60)).count();
-        // NO SIGNAL: only its text is bright.
-        if (bright as f64) < 0.05 * f64::from(img.width() * img.height()) {
-            dark += 1;
+        let grey = img
+            .pixels()
+            .filter(|p| p.0.iter().zip([16u8, 16, 20]).all(|(&c, g)| c.abs_diff(g) <= 6))
+            .count();
+        if (grey as f64) > 0.8 * f64::from(img.width() * img.height()) {
+            no_signal += 1;
         }
     }
-    (frames, dark)
+    (frames, no_signal)
 }
 
 #[test]
@@ -113,7 +117,8 @@ fn a_lost_source_shows_no_signal_and_the_run_goes_on_when_it_is_back() {
     let displayed = f(&v, "/frames/displayed") as u64;
     // Every shown frame is in the recording (±2 in flight at the stop), NO SIGNAL ones included.
     assert!(frames + 2 >= displayed && frames <= displayed, "{frames} recorded of {displayed}");
-    assert!((25..=75).contains(&dark), "{dark} NO SIGNAL frames of {frames}");
+    // Lost for 2 s at 25 fps, found again within the next 0.5 s retry (+ connection time).
+    assert!((50..=80).contains(&dark), "{dark} NO SIGNAL frames of {frames}");
 }
 
 #[test]

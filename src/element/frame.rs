@@ -66,12 +66,14 @@ pub fn copy_frame(
     }
 }
 
-/// The AI status a frame shows: OFF while the model loads or after it failed, DEGRADED when
-/// the newest result is more than `degraded_after` frames old, ON otherwise.
+/// The AI status frame `seq` shows, `shown` frames into the current stretch of picture: OFF
+/// while the model loads or after it failed, DEGRADED when the newest result (or, before the
+/// first one, the stretch) is more than `degraded_after` frames old, ON otherwise.
 pub fn ai_status(
     worker: &WorkerState,
     latest: Option<&LiveResult>,
     seq: u64,
+    shown: u64,
     degraded_after: u64,
 ) -> AiStatus {
     match worker {
@@ -79,7 +81,7 @@ pub fn ai_status(
         WorkerState::Running => match latest {
             Some(r) if seq.saturating_sub(r.seq) > degraded_after => AiStatus::Degraded,
             Some(_) => AiStatus::On,
-            None if seq > degraded_after => AiStatus::Degraded,
+            None if shown > degraded_after => AiStatus::Degraded,
             None => AiStatus::On,
         },
     }
@@ -128,4 +130,52 @@ pub fn draw_on(
         draw_live(&mut canvas, &view);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::live::alert::LiveStep;
+    use crate::preprocess::FrameStatus;
+
+    fn result(seq: u64) -> LiveResult {
+        LiveResult {
+            seq,
+            pts: Duration::ZERO,
+            p: 0.2,
+            step: LiveStep {
+                smoothed: 0.2,
+                alert: false,
+                change: None,
+            },
+            status: FrameStatus::Ok,
+            area: None,
+            model_ms: 5.0,
+        }
+    }
+
+    #[test]
+    fn the_status_says_off_degraded_or_on() {
+        let running = WorkerState::Running;
+        let r = result(100);
+        assert_eq!(ai_status(&WorkerState::Starting, Some(&r), 101, 101, 15), AiStatus::Off);
+        let failed = WorkerState::Failed("no model".into());
+        assert_eq!(ai_status(&failed, Some(&r), 101, 101, 15), AiStatus::Off);
+        assert_eq!(ai_status(&running, Some(&r), 115, 115, 15), AiStatus::On);
+        assert_eq!(ai_status(&running, Some(&r), 116, 116, 15), AiStatus::Degraded);
+        // Before the first result of a stretch of picture: on while it is young.
+        assert_eq!(ai_status(&running, None, 300, 15, 15), AiStatus::On);
+        assert_eq!(ai_status(&running, None, 300, 16, 15), AiStatus::Degraded);
+    }
+
+    #[test]
+    fn every_advertised_format_has_a_layout() {
+        for format in FORMATS {
+            assert!(layout_of(format).is_some(), "{format:?}");
+        }
+        assert_eq!(layout_of(gst_video::VideoFormat::Nv12), Some(RawLayout::Nv12));
+        assert_eq!(layout_of(gst_video::VideoFormat::Yuy2), None);
+    }
 }

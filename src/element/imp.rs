@@ -44,6 +44,9 @@ struct State {
     seq: u64,
     /// A GAP buffer came: the next offered frame restarts the worker's history.
     restart: bool,
+    /// First frame of the current stretch of picture: results of frames before it (before a
+    /// NO SIGNAL gap) are not shown.
+    valid_from: u64,
     /// The status shown last, and why (posted on the bus when either changes).
     status: Option<(AiStatus, String)>,
 }
@@ -166,6 +169,7 @@ impl BaseTransformImpl for Endoscan {
             degraded_after: 15,
             seq: 0,
             restart: false,
+            valid_from: 0,
             status: None,
         });
         Ok(())
@@ -217,15 +221,22 @@ impl VideoFilterImpl for Endoscan {
         state.seq += 1;
         if frame.buffer().flags().contains(gst::BufferFlags::GAP) {
             state.restart = true;
+            state.valid_from = seq + 1;
             return Ok(gst::FlowSuccess::Ok);
         }
         if seq % u64::from(settings.interval.max(1)) == 0 {
             let raw = copy_frame(frame, layout, seq, std::mem::take(&mut state.restart));
             state.worker.offer(raw);
         }
-        let latest = state.worker.latest();
+        let latest = state.worker.latest().filter(|r| r.seq >= state.valid_from);
         let worker_state = state.worker.state();
-        let status = ai_status(&worker_state, latest.as_ref(), seq, state.degraded_after);
+        let status = ai_status(
+            &worker_state,
+            latest.as_ref(),
+            seq,
+            seq - state.valid_from,
+            state.degraded_after,
+        );
         let reason = match &worker_state {
             WorkerState::Failed(why) => why.clone(),
             _ => String::new(),

@@ -14,9 +14,11 @@ use crossbeam_channel::{Receiver, TryRecvError};
 use super::display::DisplayPipeline;
 use super::source::{connect, LiveSource, Pull, SourceFormat, SourceSpec, TestClip};
 
-/// First wait before reconnecting, doubled after each failure up to [`BACKOFF_MAX`].
-const BACKOFF_START: Duration = Duration::from_millis(500);
-const BACKOFF_MAX: Duration = Duration::from_secs(5);
+/// Wait between connection attempts while the source has been gone less than [`SHORT_LOSS`].
+const RETRY_SOON: Duration = Duration::from_millis(500);
+/// Wait between connection attempts after that.
+const RETRY_LATER: Duration = Duration::from_secs(2);
+const SHORT_LOSS: Duration = Duration::from_secs(10);
 
 /// What the capture loop counted (read by the run's log and statistics).
 #[derive(Default)]
@@ -56,7 +58,6 @@ type Connected = anyhow::Result<(Box<dyn LiveSource>, SourceFormat)>;
 /// A lost source and the reconnection under way.
 struct Lost {
     since: Instant,
-    backoff: Duration,
     next_attempt: Instant,
     attempt: Option<Receiver<Connected>>,
     next_frame: Instant,
@@ -91,8 +92,7 @@ impl Capture<'_> {
                         let now = Instant::now();
                         lost = Some(Lost {
                             since: now,
-                            backoff: BACKOFF_START,
-                            next_attempt: now + BACKOFF_START,
+                            next_attempt: now + RETRY_SOON,
                             attempt: None,
                             next_frame: now,
                         });
@@ -183,8 +183,12 @@ impl Capture<'_> {
             Ok((source, _)) => Some(source),
             Err(e) => {
                 tracing::debug!("{}: reconnection failed: {e:#}", self.spec.describe());
-                state.backoff = (state.backoff * 2).min(BACKOFF_MAX);
-                state.next_attempt = Instant::now() + state.backoff;
+                let wait = if state.since.elapsed() < SHORT_LOSS {
+                    RETRY_SOON
+                } else {
+                    RETRY_LATER
+                };
+                state.next_attempt = Instant::now() + wait;
                 None
             }
         }
