@@ -9,16 +9,15 @@ mod cli;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use cli::{endoscan, scratch, show, BIN};
+use cli::{endoscan, scratch, show, wait_for_exit, BIN};
 use endoscan::capture::{Capture, Settings};
 use endoscan::export::export_onnx;
 use endoscan::model::{ModelMetadata, Normalization, Variant, Weights};
 
 fn stats(path: &Path) -> serde_json::Value {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap()
 }
 
@@ -34,7 +33,13 @@ fn slow_model() -> &'static Path {
     MODEL.get_or_init(|| {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("live-models");
         std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(format!("r50x1-384-{}.onnx", std::process::id()));
+        // One file for every run (94 MB): written under a private name, then renamed, so a
+        // killed run never leaves half a model behind.
+        let path = dir.join("r50x1-384-seed5.onnx");
+        if path.exists() {
+            return path;
+        }
+        let partial = dir.join(format!("r50x1-384-seed5.onnx.{}", std::process::id()));
         let variant: Variant = "r50x1".parse().unwrap();
         let meta = ModelMetadata {
             variant,
@@ -45,7 +50,8 @@ fn slow_model() -> &'static Path {
             threshold: 0.5,
             weights_sha256: "0".repeat(64),
         };
-        export_onnx(&Weights::random(&variant, 2, 5), &meta, &path).unwrap();
+        export_onnx(&Weights::random(&variant, 2, 5), &meta, &partial).unwrap();
+        std::fs::rename(&partial, &path).unwrap();
         path
     })
 }
@@ -62,7 +68,11 @@ fn recorded(path: &Path) -> (u64, u64) {
         let img = frame.to_rgb_image();
         let grey = img
             .pixels()
-            .filter(|p| p.0.iter().zip([16u8, 16, 20]).all(|(&c, g)| c.abs_diff(g) <= 6))
+            .filter(|p| {
+                p.0.iter()
+                    .zip([16u8, 16, 20])
+                    .all(|(&c, g)| c.abs_diff(g) <= 6)
+            })
             .count();
         if (grey as f64) > 0.8 * f64::from(img.width() * img.height()) {
             no_signal += 1;
@@ -77,18 +87,32 @@ fn the_video_keeps_its_rate_with_a_model_slower_than_three_frame_periods() {
     let s = dir.join("stats.json");
     let model = slow_model().display().to_string();
     let args = [
-        "live", "test://?fps=30&seconds=3", "--model", &model, "--display", "none", "--seconds", "8",
-        "--stats", s.to_str().unwrap(),
+        "live",
+        "test://?fps=30&seconds=3",
+        "--model",
+        &model,
+        "--display",
+        "none",
+        "--seconds",
+        "8",
+        "--stats",
+        s.to_str().unwrap(),
     ];
     let out = endoscan(&args);
     assert!(out.status.success(), "{}", show(&args, &out));
     let v = stats(&s);
     let (source, display) = (f(&v, "/source_fps"), f(&v, "/display_fps"));
     assert!(source > 25.0, "source at {source} fps\n{v}");
-    assert!(display >= 0.99 * source, "display {display} fps < 0.99 × source {source}\n{v}");
+    assert!(
+        display >= 0.99 * source,
+        "display {display} fps < 0.99 × source {source}\n{v}"
+    );
     assert_eq!(f(&v, "/frames/displayed"), f(&v, "/frames/captured"), "{v}");
     let model_ms = f(&v, "/model_ms/p50");
-    assert!(model_ms >= 3.0 * 1000.0 / 30.0, "model p50 {model_ms} ms is not slow\n{v}");
+    assert!(
+        model_ms >= 3.0 * 1000.0 / 30.0,
+        "model p50 {model_ms} ms is not slow\n{v}"
+    );
     assert!(f(&v, "/frames/inferred") >= 2.0, "{v}");
     assert!(f(&v, "/frames/skipped") > f(&v, "/frames/inferred"), "{v}");
     // The video waits for nothing: capture→display stays far below one model call.
@@ -101,8 +125,16 @@ fn a_lost_source_shows_no_signal_and_the_run_goes_on_when_it_is_back() {
     let s = dir.join("stats.json");
     let rec = dir.join("rec.mp4");
     let args = [
-        "live", "test://?fps=25&seconds=3&lose=2+2", "--display", "none", "--seconds", "7",
-        "--stats", s.to_str().unwrap(), "--record", rec.to_str().unwrap(),
+        "live",
+        "test://?fps=25&seconds=3&lose=2+2",
+        "--display",
+        "none",
+        "--seconds",
+        "7",
+        "--stats",
+        s.to_str().unwrap(),
+        "--record",
+        rec.to_str().unwrap(),
     ];
     let out = endoscan(&args);
     assert!(out.status.success(), "{}", show(&args, &out));
@@ -116,9 +148,15 @@ fn a_lost_source_shows_no_signal_and_the_run_goes_on_when_it_is_back() {
     let (frames, dark) = recorded(&rec);
     let displayed = f(&v, "/frames/displayed") as u64;
     // Every shown frame is in the recording (±2 in flight at the stop), NO SIGNAL ones included.
-    assert!(frames + 2 >= displayed && frames <= displayed, "{frames} recorded of {displayed}");
+    assert!(
+        frames + 2 >= displayed && frames <= displayed,
+        "{frames} recorded of {displayed}"
+    );
     // Lost for 2 s at 25 fps, found again within the next 0.5 s retry (+ connection time).
-    assert!((50..=80).contains(&dark), "{dark} NO SIGNAL frames of {frames}");
+    assert!(
+        (50..=80).contains(&dark),
+        "{dark} NO SIGNAL frames of {frames}"
+    );
 }
 
 #[test]
@@ -139,17 +177,7 @@ fn ctrl_c_finishes_the_recording_and_the_statistics() {
     std::thread::sleep(Duration::from_secs(6));
     // SAFETY: signalling a child this test started.
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("live did not stop within 30 s of SIGINT");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = wait_for_exit(&mut child, Duration::from_secs(30));
     let log = std::fs::read_to_string(dir.join("stderr.txt")).unwrap();
     assert!(status.success(), "{status}\n{log}");
     let v = stats(&s);
@@ -161,13 +189,35 @@ fn ctrl_c_finishes_the_recording_and_the_statistics() {
 #[test]
 fn bad_inputs_are_one_clear_error() {
     for (args, named) in [
-        (vec!["live", "/nowhere/study.mp4", "--display", "none"], "/nowhere/study.mp4"),
+        (
+            vec!["live", "/nowhere/study.mp4", "--display", "none"],
+            "/nowhere/study.mp4",
+        ),
         (vec!["live", "test://?fps=0", "--display", "none"], "fps=0"),
         (
-            vec!["live", "--persist-on", "9", "--persist-window", "3", "--display", "none"],
+            vec![
+                "live",
+                "--persist-on",
+                "9",
+                "--persist-window",
+                "3",
+                "--display",
+                "none",
+            ],
             "9",
         ),
-        (vec!["live", "--model", "/nowhere/m.onnx", "--display", "none", "--seconds", "1"], "/nowhere/m.onnx"),
+        (
+            vec![
+                "live",
+                "--model",
+                "/nowhere/m.onnx",
+                "--display",
+                "none",
+                "--seconds",
+                "1",
+            ],
+            "/nowhere/m.onnx",
+        ),
     ] {
         let out = endoscan(&args);
         let err = String::from_utf8_lossy(&out.stderr);

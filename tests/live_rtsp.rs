@@ -9,9 +9,9 @@ mod cli;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use cli::{scratch, BIN};
+use cli::{scratch, wait_for_exit, BIN};
 
 fn rtsp_server(port: u16) -> Child {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/rtsp_server.py");
@@ -38,20 +38,6 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn wait(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("endoscan live did not end within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 #[test]
 fn an_rtsp_source_that_goes_away_and_comes_back() {
     let dir = scratch("live-rtsp", "reconnect");
@@ -60,7 +46,12 @@ fn an_rtsp_source_that_goes_away_and_comes_back() {
     let stats = dir.join("stats.json");
     let log = std::fs::File::create(dir.join("stderr.txt")).unwrap();
     let mut live = Command::new(BIN)
-        .args(["live", &format!("rtsp://127.0.0.1:{port}/scope"), "--display", "none"])
+        .args([
+            "live",
+            &format!("rtsp://127.0.0.1:{port}/scope"),
+            "--display",
+            "none",
+        ])
         .args(["--seconds", "24", "--stats"])
         .arg(&stats)
         .stdout(Stdio::null())
@@ -72,7 +63,7 @@ fn an_rtsp_source_that_goes_away_and_comes_back() {
     server.wait().unwrap();
     std::thread::sleep(Duration::from_secs(5));
     let mut server = rtsp_server(port);
-    let status = wait(&mut live, Duration::from_secs(60));
+    let status = wait_for_exit(&mut live, Duration::from_secs(60));
     let _ = server.kill();
     let _ = server.wait();
     let text = std::fs::read_to_string(dir.join("stderr.txt")).unwrap();
@@ -83,7 +74,10 @@ fn an_rtsp_source_that_goes_away_and_comes_back() {
         serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
     assert!(v["reconnects"].as_u64().unwrap() >= 1, "{v}");
     let ai_off = v["ai_off_s"].as_f64().unwrap();
-    assert!(ai_off >= 3.0, "ai_off_s {ai_off}: the server was gone 5 s\n{v}");
+    assert!(
+        ai_off >= 3.0,
+        "ai_off_s {ai_off}: the server was gone 5 s\n{v}"
+    );
     // Frames came before the loss and after the return: more than 7 s worth at 25 fps.
     assert!(v["frames"]["captured"].as_u64().unwrap() > 7 * 25, "{v}");
 }

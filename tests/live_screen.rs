@@ -31,7 +31,13 @@ fn xvfb() -> (Killed, String) {
     let name = format!(":{number}");
     let child = Command::new("Xvfb")
         .arg(&name)
-        .args(["-screen", "0", &format!("{}x{}x24", SCREEN.0, SCREEN.1), "-nolisten", "tcp"])
+        .args([
+            "-screen",
+            "0",
+            &format!("{}x{}x24", SCREEN.0, SCREEN.1),
+            "-nolisten",
+            "tcp",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -48,8 +54,20 @@ fn xvfb() -> (Killed, String) {
 /// The whole screen as packed RGB.
 fn screenshot(display: &str, path: &Path) -> Option<Vec<u8>> {
     let status = Command::new("gst-launch-1.0")
-        .args(["-q", "ximagesrc", &format!("display-name={display}"), "num-buffers=1"])
-        .args(["use-damage=false", "!", "videoconvert", "!", "video/x-raw,format=RGB", "!"])
+        .args([
+            "-q",
+            "ximagesrc",
+            &format!("display-name={display}"),
+            "num-buffers=1",
+        ])
+        .args([
+            "use-damage=false",
+            "!",
+            "videoconvert",
+            "!",
+            "video/x-raw,format=RGB",
+            "!",
+        ])
         .args(["filesink", &format!("location={}", path.display())])
         .status()
         .ok()?;
@@ -71,7 +89,14 @@ fn the_screen_shows_the_alert_border_and_never_the_patient_panel() {
     let (_x, display) = xvfb();
     let log = std::fs::File::create(dir.join("stderr.txt")).unwrap();
     let live = Command::new(BIN)
-        .args(["live", "test://?fps=25&seconds=8", "--display", "window", "--seconds", "16"])
+        .args([
+            "live",
+            "test://?fps=25&seconds=8",
+            "--display",
+            "window",
+            "--seconds",
+            "16",
+        ])
         .env("DISPLAY", &display)
         .stdout(Stdio::null())
         .stderr(log)
@@ -98,7 +123,11 @@ fn the_screen_shows_the_alert_border_and_never_the_patient_panel() {
         for y in (panel.y + VIDEO.1 / 8)..(panel.y + panel.h).min(VIDEO.1 * 7 / 8) {
             for x in panel.x..panel.x + panel.w {
                 let p = pixel(&shot, x, y);
-                assert!(p.iter().all(|&c| c <= 24), "panel pixel ({x}, {y}) = {p:?} in {}", path.display());
+                assert!(
+                    p.iter().all(|&c| c <= 24),
+                    "panel pixel ({x}, {y}) = {p:?} in {}",
+                    path.display()
+                );
             }
         }
         let amber = (0..VIDEO.1)
@@ -113,7 +142,16 @@ fn the_screen_shows_the_alert_border_and_never_the_patient_panel() {
     let status = live.0.wait().unwrap();
     let text = std::fs::read_to_string(dir.join("stderr.txt")).unwrap();
     assert!(status.success(), "{status}\n{text}");
-    assert!(shots >= 10, "only {shots} screenshots showed the video\n{text}");
-    assert!(with_alert >= 1, "no screenshot of {shots} shows the alert border\n{text}");
-    assert!(with_alert < shots, "every screenshot shows the alert border");
+    assert!(
+        shots >= 10,
+        "only {shots} screenshots showed the video\n{text}"
+    );
+    assert!(
+        with_alert >= 1,
+        "no screenshot of {shots} shows the alert border\n{text}"
+    );
+    assert!(
+        with_alert < shots,
+        "every screenshot shows the alert border"
+    );
 }

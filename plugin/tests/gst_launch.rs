@@ -112,7 +112,9 @@ fn every_frame_passes_and_scores_are_posted() {
         let log = launch(format, 45);
         let chains = log
             .lines()
-            .filter(|l| l.starts_with("/GstPipeline:pipeline0/GstFakeSink:out: last-message = chain"))
+            .filter(|l| {
+                l.starts_with("/GstPipeline:pipeline0/GstFakeSink:out: last-message = chain")
+            })
             .count();
         assert_eq!(chains, 45, "{format}: frames in ≠ frames out\n{log}");
         let scores = log.matches("endoscan-score").count();

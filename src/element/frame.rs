@@ -160,11 +160,17 @@ mod tests {
     fn the_status_says_off_degraded_or_on() {
         let running = WorkerState::Running;
         let r = result(100);
-        assert_eq!(ai_status(&WorkerState::Starting, Some(&r), 101, 101, 15), AiStatus::Off);
+        assert_eq!(
+            ai_status(&WorkerState::Starting, Some(&r), 101, 101, 15),
+            AiStatus::Off
+        );
         let failed = WorkerState::Failed("no model".into());
         assert_eq!(ai_status(&failed, Some(&r), 101, 101, 15), AiStatus::Off);
         assert_eq!(ai_status(&running, Some(&r), 115, 115, 15), AiStatus::On);
-        assert_eq!(ai_status(&running, Some(&r), 116, 116, 15), AiStatus::Degraded);
+        assert_eq!(
+            ai_status(&running, Some(&r), 116, 116, 15),
+            AiStatus::Degraded
+        );
         // Before the first result of a stretch of picture: on while it is young.
         assert_eq!(ai_status(&running, None, 300, 15, 15), AiStatus::On);
         assert_eq!(ai_status(&running, None, 300, 16, 15), AiStatus::Degraded);
@@ -175,7 +181,10 @@ mod tests {
         for format in FORMATS {
             assert!(layout_of(format).is_some(), "{format:?}");
         }
-        assert_eq!(layout_of(gst_video::VideoFormat::Nv12), Some(RawLayout::Nv12));
+        assert_eq!(
+            layout_of(gst_video::VideoFormat::Nv12),
+            Some(RawLayout::Nv12)
+        );
         assert_eq!(layout_of(gst_video::VideoFormat::Yuy2), None);
     }
 }

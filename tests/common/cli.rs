@@ -64,3 +64,23 @@ pub fn ok(args: &[&str]) -> Output {
     assert!(out.status.success(), "{}", show(args, &out));
     out
 }
+
+/// Waits for `child` to exit; kills it and fails the test after `limit`.
+#[allow(dead_code)]
+pub fn wait_for_exit(
+    child: &mut std::process::Child,
+    limit: std::time::Duration,
+) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the process did not exit within {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

@@ -199,7 +199,9 @@ fn build(
             crate::capture::link_video_pads(&pipeline, &src, &convert);
         }
         SourceSpec::Description { text, file } => {
-            let bin = gst::parse::bin_from_description(text, true)
+            // A description may end in caps (`… ! video/x-raw,width=1920`): caps only filter a
+            // link, so give them one.
+            let bin = gst::parse::bin_from_description(&format!("{text} ! queue"), true)
                 .map_err(|e| format!("{}: {e}", file.display()))?;
             let decode = element("decodebin", &[])?;
             pipeline
