@@ -82,7 +82,9 @@ impl Monitor {
         match s.name().as_str() {
             "endoscan-score" => {
                 self.inferred += 1;
-                if let Ok(ms) = s.get::<f64>("model-ms") {
+                // Model time is of frames the model saw: a frame without an image area (or a
+                // white-out) is located and dropped in a millisecond, and says nothing of it.
+                if let (Ok("ok"), Ok(ms)) = (s.get::<&str>("status"), s.get::<f64>("model-ms")) {
                     self.model_ms.record(ms);
                 }
             }
