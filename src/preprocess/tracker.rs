@@ -174,17 +174,23 @@ impl AreaTracker {
             };
         };
         let screening = Screening::of(&plane, self.settings.area.black_level);
-        let abrupt = self
-            .previous
-            .replace(screening)
-            .is_some_and(|p| screening.abrupt_after(&p));
+        let previous = self.previous.replace(screening);
+        let abrupt = previous.is_some_and(|p| screening.abrupt_after(&p));
+        // One line per run of such frames (a white balance is dozens), not one per frame.
+        let run_starts = previous.is_none_or(|p| p.look != screening.look);
         let status = match screening.look {
             Look::Picture => FrameStatus::Ok,
             Look::Saturated => FrameStatus::Saturated,
             Look::Uniform => FrameStatus::Uniform,
         };
-        if status != FrameStatus::Ok {
-            tracing::info!(frame = frame.index, "not a picture ({})", status.name());
+        if status != FrameStatus::Ok && run_starts {
+            tracing::info!(
+                frame = frame.index,
+                "not a picture ({}) from here",
+                status.name()
+            );
+        } else if status != FrameStatus::Ok {
+            tracing::debug!(frame = frame.index, "not a picture ({})", status.name());
         } else if abrupt {
             tracing::debug!(
                 frame = frame.index,
