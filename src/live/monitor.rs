@@ -25,6 +25,10 @@ pub struct Monitor {
     alerts: u64,
     alert_latency: LatencyLog,
     onsets_seen: usize,
+    /// When the model first scored a frame in a trusted area: lesions that came into view
+    /// before it (while the model loaded, the area was not yet trusted) say nothing of the
+    /// alert rule's latency.
+    first_scored: Option<Instant>,
     status: String,
     off_since: Option<Instant>,
     off: Duration,
@@ -44,6 +48,7 @@ impl Monitor {
             alerts: 0,
             alert_latency: LatencyLog::new(),
             onsets_seen: 0,
+            first_scored: None,
             status: "AI OFF".into(),
             off_since: Some(now),
             off: Duration::ZERO,
@@ -86,6 +91,7 @@ impl Monitor {
                 // white-out) is located and dropped in a millisecond, and says nothing of it.
                 if let (Ok("ok"), Ok(ms)) = (s.get::<&str>("status"), s.get::<f64>("model-ms")) {
                     self.model_ms.record(ms);
+                    self.first_scored.get_or_insert_with(Instant::now);
                 }
             }
             "endoscan-alert" if s.get::<&str>("state") == Ok("start") => {
@@ -119,9 +125,11 @@ impl Monitor {
         let onsets = counts.lesion_onsets.lock().expect("onset lock");
         if onsets.len() > self.onsets_seen {
             let onset = onsets[onsets.len() - 1];
-            self.alert_latency
-                .record(onset.elapsed().as_secs_f64() * 1e3);
             self.onsets_seen = onsets.len();
+            if self.first_scored.is_some_and(|first| onset >= first) {
+                self.alert_latency
+                    .record(onset.elapsed().as_secs_f64() * 1e3);
+            }
         }
     }
 
