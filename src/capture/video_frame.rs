@@ -21,9 +21,7 @@ impl VideoSource {
         if self.caps.as_ref().is_none_or(|(c, _)| c.as_ref() != caps) {
             let info = gst_video::VideoInfo::from_caps(caps)
                 .map_err(|e| self.decode_error(&format!("unusable caps {caps}: {e}")))?;
-            let fps = info.fps();
-            self.fps = (fps.numer() > 0 && fps.denom() > 0)
-                .then(|| fps.numer() as f64 / fps.denom() as f64);
+            self.fps = crate::gst::fps_of(&info);
             if self.caps.is_none() {
                 tracing::debug!(
                     "{}: {}x{} RGB, {} fps",

@@ -5,7 +5,7 @@ use gstreamer as gst;
 use gstreamer_video as gst_video;
 use gstreamer_video::prelude::*;
 
-use super::settings::Settings;
+use super::settings::FrameSettings;
 use crate::live::worker::{LiveResult, RawFrame, WorkerState};
 use crate::overlay::canvas::{Canvas, CanvasError, RawLayout};
 use crate::overlay::live::{draw_live, AiStatus, LiveView};
@@ -91,7 +91,7 @@ pub fn ai_status(
 pub fn draw_on(
     frame: &mut gst_video::VideoFrameRef<&mut gst::BufferRef>,
     layout: RawLayout,
-    settings: &Settings,
+    settings: &FrameSettings,
     latest: Option<&LiveResult>,
     status: AiStatus,
     seq: u64,

@@ -194,12 +194,7 @@ impl VideoFilterImpl for Endoscan {
         let layout = layout_of(in_info.format()).ok_or_else(|| {
             gst::loggable_error!(CAT, "unsupported format {:?}", in_info.format())
         })?;
-        let fps = in_info.fps();
-        let fps = if fps.numer() > 0 && fps.denom() > 0 {
-            f64::from(fps.numer()) / f64::from(fps.denom())
-        } else {
-            30.0
-        };
+        let fps = crate::gst::fps_of(in_info).unwrap_or(crate::live::source::DEFAULT_FPS);
         let mut guard = self.state.lock().expect("state lock");
         let state = guard
             .as_mut()
@@ -213,7 +208,7 @@ impl VideoFilterImpl for Endoscan {
         &self,
         frame: &mut gst_video::VideoFrameRef<&mut gst::BufferRef>,
     ) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let settings = self.settings.lock().expect("settings lock").clone();
+        let settings = self.settings.lock().expect("settings lock").frame();
         let mut guard = self.state.lock().expect("state lock");
         let state = guard.as_mut().ok_or(gst::FlowError::NotNegotiated)?;
         let layout = state.layout.ok_or(gst::FlowError::NotNegotiated)?;
@@ -238,12 +233,13 @@ impl VideoFilterImpl for Endoscan {
             state.degraded_after,
         );
         let reason = match &worker_state {
-            WorkerState::Failed(why) => why.clone(),
-            _ => String::new(),
+            WorkerState::Failed(why) => why.as_str(),
+            _ => "",
         };
-        if state.status.as_ref() != Some(&(status, reason.clone())) {
-            messages::post_status(&*self.obj(), status, &reason);
-            state.status = Some((status, reason));
+        // Compared in place: nothing is allocated per buffer unless the status changed.
+        if state.status.as_ref().map(|(s, r)| (*s, r.as_str())) != Some((status, reason)) {
+            messages::post_status(&*self.obj(), status, reason);
+            state.status = Some((status, reason.to_string()));
         }
         drop(guard);
         draw_on(frame, layout, &settings, latest.as_ref(), status, seq).map_err(|e| {

@@ -15,6 +15,15 @@ pub const DEFAULT_INTERVAL: u32 = 1;
 pub const DEFAULT_MASK_OUTSIDE_AREA: bool = true;
 pub const DEFAULT_OVERLAY: bool = true;
 
+/// What the streaming thread needs of the settings, per buffer: copied, never allocated.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FrameSettings {
+    pub on: f32,
+    pub mask_outside_area: bool,
+    pub overlay: bool,
+    pub interval: u32,
+}
+
 /// Everything the properties set; copied out of its mutex before use.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
@@ -52,6 +61,16 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// The per-buffer part.
+    pub fn frame(&self) -> FrameSettings {
+        FrameSettings {
+            on: self.on,
+            mask_outside_area: self.mask_outside_area,
+            overlay: self.overlay,
+            interval: self.interval,
+        }
+    }
+
     /// The worker's settings, with the model resolved (bundled demo model when none is set).
     pub fn worker(&self) -> anyhow::Result<WorkerSettings> {
         Ok(WorkerSettings {

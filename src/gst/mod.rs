@@ -43,3 +43,9 @@ pub fn element(
         .build()
         .map_err(|e| format!("element {factory} is not available: {e}"))
 }
+
+/// The frame rate the caps state, if they state one (variable-rate streams say 0/1).
+pub fn fps_of(info: &gstreamer_video::VideoInfo) -> Option<f64> {
+    let fps = info.fps();
+    (fps.numer() > 0 && fps.denom() > 0).then(|| f64::from(fps.numer()) / f64::from(fps.denom()))
+}

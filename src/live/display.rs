@@ -143,11 +143,9 @@ impl Drop for DisplayPipeline {
     }
 }
 
-/// The frame rate as a fraction (1/1000 precision).
+/// The frame rate as a fraction (1/1000 precision; `Fraction::new` reduces it).
 fn fps_fraction(fps: f64) -> gst::Fraction {
-    let milli = (fps * 1000.0).round().max(1.0) as i32;
-    let f = gst::Fraction::new(milli, 1000);
-    gst::Fraction::new(f.numer(), f.denom())
+    gst::Fraction::new((fps * 1000.0).round().max(1.0) as i32, 1000)
 }
 
 /// The `gst-launch` description of the display pipeline.
@@ -174,22 +172,11 @@ fn description(settings: &DisplaySettings) -> String {
     text
 }
 
-/// Sets the element's properties from `settings`.
+/// Sets every property the element declares from `settings`.
 fn configure_element(element: &gst::Element, settings: &ElementSettings) {
-    if let Some(model) = &settings.model {
-        element.set_property("model", model.display().to_string());
+    for pspec in crate::element::settings::properties() {
+        element.set_property_from_value(pspec.name(), &settings.get(pspec.name()));
     }
-    element.set_property("provider", settings.provider.to_string());
-    element.set_property("device", settings.device);
-    element.set_property("threads", settings.threads);
-    element.set_property("on", settings.on);
-    element.set_property("off", settings.off);
-    element.set_property("persist-on", settings.persistence.on_k as u32);
-    element.set_property("persist-window", settings.persistence.of_n as u32);
-    element.set_property("persist-off", settings.persistence.off_m as u32);
-    element.set_property("mask-outside-area", settings.mask_outside_area);
-    element.set_property("overlay", settings.overlay);
-    element.set_property("interval", settings.interval);
 }
 
 /// Counts frames reaching the display sink and their latency since capture.

@@ -10,7 +10,7 @@ use gstreamer::prelude::*;
 
 use super::capture::{CaptureCounts, CaptureEnd};
 use super::display::Shown;
-use super::latency::{LatencyLog, Percentiles};
+use super::latency::LatencyLog;
 use super::run::LiveReport;
 use super::stats::{FrameCounts, LiveStats, ModelMs};
 
@@ -198,16 +198,8 @@ impl Monitor {
                     inferred: self.inferred,
                     skipped: captured.saturating_sub(self.inferred),
                 },
-                latency_ms: latency.unwrap_or(Percentiles {
-                    p50: 0.0,
-                    p95: 0.0,
-                    p99: 0.0,
-                    max: 0.0,
-                }),
-                model_ms: model.map_or(ModelMs::default(), |m| ModelMs {
-                    p50: m.p50,
-                    p99: m.p99,
-                }),
+                latency_ms: latency.unwrap_or_default(),
+                model_ms: model.map(ModelMs::from).unwrap_or_default(),
                 reconnects: counts.reconnects.load(Ordering::Relaxed),
                 ai_off_s: (self.off + lost).min(elapsed).as_secs_f64(),
             },

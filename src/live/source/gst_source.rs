@@ -136,16 +136,10 @@ impl Drop for GstSource {
 fn format_of(sample: &gst::Sample) -> anyhow::Result<SourceFormat> {
     let caps = sample.caps().context("a sample without caps")?;
     let info = gst_video::VideoInfo::from_caps(caps)?;
-    let fps = info.fps();
-    let fps = if fps.numer() > 0 && fps.denom() > 0 {
-        f64::from(fps.numer()) / f64::from(fps.denom())
-    } else {
-        30.0
-    };
     Ok(SourceFormat {
         width: info.width(),
         height: info.height(),
-        fps,
+        fps: crate::gst::fps_of(&info).unwrap_or(super::DEFAULT_FPS),
     })
 }
 

@@ -35,12 +35,15 @@ pub trait LiveSource: Send {
     fn pull(&mut self, timeout: Duration) -> Pull;
 }
 
+/// Frame rate assumed for a source whose caps state none.
+pub const DEFAULT_FPS: f64 = 30.0;
+
 /// Frame size and rate of a source.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SourceFormat {
     pub width: u32,
     pub height: u32,
-    /// Nominal frames per second (30 when the source does not say).
+    /// Nominal frames per second ([`DEFAULT_FPS`] when the source does not say).
     pub fps: f64,
 }
 
