@@ -9,6 +9,7 @@ pub mod capture;
 pub mod check_masking;
 pub mod classify;
 pub mod cli;
+pub mod cuda;
 pub mod data;
 pub mod element;
 pub mod eval;

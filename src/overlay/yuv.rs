@@ -75,6 +75,12 @@ pub struct ToRgb {
 }
 
 impl ToRgb {
+    /// The coefficients `[y, rv, gu, gv, bu]` in 2^14 fixed point, rounded to nearest: what
+    /// the integer conversion of model inputs (CPU reference and CUDA kernels) uses.
+    pub fn fixed_point(&self) -> [i32; 5] {
+        [self.y, self.rv, self.gu, self.gv, self.bu].map(|c| (c * 16384.0).round() as i32)
+    }
+
     /// The sRGB colour of samples `y`, `u`, `v`.
     #[inline]
     pub fn convert(&self, y: u8, u: u8, v: u8) -> [u8; 3] {

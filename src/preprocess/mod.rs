@@ -17,6 +17,7 @@ pub mod area;
 pub mod crop;
 pub mod frame;
 mod hull;
+pub mod input_format;
 pub mod load;
 pub mod normalize;
 pub mod resize;
