@@ -18,7 +18,6 @@ struct FrameLayout {
     int u_offset;      // NV12: UV plane, I420: U plane, bytes from the frame start
     int v_offset;      // I420: V plane, bytes from the frame start
     int ky, krv, kgu, kgv, kbu; // limited-range Y'CbCr -> RGB in 2^14 fixed point
-    long long frame_bytes; // distance from one frame of a batch to the next
 };
 
 __device__ __forceinline__ int clamp_u8(int v) { return v < 0 ? 0 : (v > 255 ? 255 : v); }

@@ -8,6 +8,7 @@
 
 pub mod arch;
 pub mod kernels;
+pub mod layout;
 pub mod nvrtc;
 
 pub use arch::ComputeCapability;

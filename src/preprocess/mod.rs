@@ -25,7 +25,7 @@ pub mod screen;
 pub mod stage;
 mod status;
 #[cfg(test)]
-mod testframes;
+pub(crate) mod testframes;
 pub mod tracker;
 
 use std::path::{Path, PathBuf};
