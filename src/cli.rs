@@ -32,6 +32,8 @@ pub enum Command {
     /// Audit a study's exports for patient data: any non-black pixel in the panel rectangle
     /// of annotated.mp4 or a thumbnail fails the check.
     CheckMasking(crate::check_masking::CheckMaskingArgs),
+    /// What this machine offers the GPU paths: CUDA driver, GPUs, NVRTC, ONNX Runtime providers.
+    Devices(crate::cuda::devices::DevicesArgs),
     /// Fine-tune a BiT classifier with the paper's recipe and export it as model.onnx.
     #[cfg(feature = "train")]
     Train(crate::train::args::TrainArgs),
@@ -53,6 +55,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export(args) => crate::export::run(&args),
         Command::Eval(args) => crate::eval::run(&args),
         Command::Classify(args) => crate::classify::run(&args),
+        Command::Devices(args) => crate::cuda::devices::run(&args),
         Command::Reprocess(args) => crate::reprocess::run(&args),
         Command::CheckMasking(args) => crate::check_masking::run(&args),
         Command::Live(args) => crate::live::run::run(&args),

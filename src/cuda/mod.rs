@@ -7,9 +7,14 @@
 //! - [`probe`]: driver, devices and NVRTC, for `endoscan devices` and for choosing a path.
 
 pub mod arch;
+pub mod device;
+pub mod devices;
 pub mod kernels;
 pub mod layout;
+pub mod locate;
 pub mod nvrtc;
+pub mod prepare;
+pub mod probe;
 
 pub use arch::ComputeCapability;
 

@@ -154,7 +154,11 @@ impl ContentArea {
     }
 
     /// Trims per-frame-row spans to the rows that have one.
-    fn from_row_spans(width: usize, height: usize, row_spans: Vec<Span>) -> Option<Self> {
+    pub(super) fn from_row_spans(
+        width: usize,
+        height: usize,
+        row_spans: Vec<Span>,
+    ) -> Option<Self> {
         let first = row_spans.iter().position(|s| !s.is_empty())?;
         let last = row_spans.iter().rposition(|s| !s.is_empty())?;
         let spans = row_spans[first..=last].to_vec();
@@ -303,7 +307,7 @@ impl CellGrid {
 
 /// The largest 4-connected group of `true` cells (first in raster order on ties) as a mask,
 /// with its size; `None` if no cell is set.
-fn largest_group(on: &[bool], cols: usize, rows: usize) -> Option<(Vec<bool>, usize)> {
+pub(super) fn largest_group(on: &[bool], cols: usize, rows: usize) -> Option<(Vec<bool>, usize)> {
     let mut label = vec![0u32; on.len()];
     let mut best: Option<(u32, usize)> = None;
     let mut next = 0u32;
@@ -341,7 +345,7 @@ fn largest_group(on: &[bool], cols: usize, rows: usize) -> Option<(Vec<bool>, us
 }
 
 /// Grows a cell mask by one cell in all 8 directions.
-fn grow(mask: &[bool], cols: usize, rows: usize) -> Vec<bool> {
+pub(super) fn grow(mask: &[bool], cols: usize, rows: usize) -> Vec<bool> {
     let mut out = vec![false; mask.len()];
     for r in 0..rows {
         for c in 0..cols {

@@ -14,6 +14,7 @@
 //! Fails only when the frame has no image area ([`PreprocessError::NoContent`]).
 
 pub mod area;
+pub mod area_stats;
 pub mod crop;
 pub mod frame;
 mod hull;
@@ -85,6 +86,8 @@ pub enum PreprocessError {
         width: usize,
         height: usize,
     },
+    #[error("GPU preprocessing failed: {0}")]
+    Gpu(String),
     #[error("output buffer holds {got} values, the image needs {expected}")]
     BufferSize { expected: usize, got: usize },
     #[error(
