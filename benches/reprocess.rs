@@ -247,6 +247,7 @@ fn main() -> anyhow::Result<()> {
         batch: args.batch,
         queue: DEFAULT_QUEUE,
         stall_after: endoscan::pipeline::DEFAULT_STALL,
+        preprocess: endoscan::cuda::select::PreprocessChoice::Cpu,
     };
     let t = Instant::now();
     let outcome = score_frames(&input, settings, &pre, &mut classifier, 0, None, |_| Ok(()))?;

@@ -59,6 +59,7 @@ pub struct Classified {
 
 /// Top-level entry point of `endoscan classify`.
 pub fn run(args: &ClassifyArgs) -> anyhow::Result<()> {
+    crate::cuda::select::cpu_only(args.backend.preprocess, "classify")?;
     let model = model_or_bundled(args.model.as_deref())?;
     let mut classifier = Classifier::load(&model, &args.backend.options(false))?;
     let (results, failed) = classify_paths(&mut classifier, &args.images, args.batch)?;

@@ -44,7 +44,12 @@ impl Device {
         let mut bright = s.alloc_zeros::<u32>(cols * rows)?;
         let mut hist = s.alloc_zeros::<u32>(256)?;
         let mut launch = s.launch_builder(&self.functions.cell_counts);
-        launch.arg(&frame).arg(&arg).arg(&black).arg(&cell_i).arg(&cols_i);
+        launch
+            .arg(&frame)
+            .arg(&arg)
+            .arg(&black)
+            .arg(&cell_i)
+            .arg(&cols_i);
         launch.arg(&mut bright).arg(&mut hist);
         // SAFETY: arguments in cell_counts' order and types; buffers sized for the grid.
         unsafe { launch.launch(grid(cols, layout.height)) }?;
@@ -68,11 +73,20 @@ impl Device {
                 let mut first = s.alloc_zeros::<u32>(layout.height)?;
                 let mut last = s.alloc_zeros::<u32>(layout.height)?;
                 let mut launch = s.launch_builder(&self.functions.row_spans);
-                launch.arg(&frame).arg(&arg).arg(&black).arg(&cell_i).arg(&cols_i);
+                launch
+                    .arg(&frame)
+                    .arg(&arg)
+                    .arg(&black)
+                    .arg(&cell_i)
+                    .arg(&cols_i);
                 launch.arg(&allowed).arg(&mut first).arg(&mut last);
                 // SAFETY: arguments in row_spans' order and types; buffers sized as above.
                 unsafe { launch.launch(grid(cols, layout.height)) }?;
-                Ok(decode_row_spans(layout.width, &s.clone_dtoh(&first)?, &s.clone_dtoh(&last)?))
+                Ok(decode_row_spans(
+                    layout.width,
+                    &s.clone_dtoh(&first)?,
+                    &s.clone_dtoh(&last)?,
+                ))
             })();
             spans.unwrap_or_else(|e| {
                 failure = Some(e);

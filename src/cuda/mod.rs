@@ -15,6 +15,7 @@ pub mod locate;
 pub mod nvrtc;
 pub mod prepare;
 pub mod probe;
+pub mod select;
 
 pub use arch::ComputeCapability;
 

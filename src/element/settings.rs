@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use gstreamer::glib;
 use gstreamer::prelude::*;
 
+use crate::cuda::select::PreprocessChoice;
 use crate::infer::{ClassifierOptions, ExecutionProvider};
 use crate::live::alert::{self, Persistence};
 use crate::live::worker::WorkerSettings;
@@ -33,6 +34,8 @@ pub struct Settings {
     pub device: i32,
     /// ONNX Runtime intra-op threads (0 = its default).
     pub threads: u32,
+    /// Where frames are prepared for the model.
+    pub preprocess: PreprocessChoice,
     pub on: f32,
     pub off: f32,
     pub tau_ms: f64,
@@ -49,6 +52,7 @@ impl Default for Settings {
             provider: ExecutionProvider::Cpu,
             device: 0,
             threads: 0,
+            preprocess: PreprocessChoice::Auto,
             on: smooth::DEFAULT_ON,
             off: smooth::DEFAULT_OFF,
             tau_ms: alert::DEFAULT_LIVE_TAU_MS,
@@ -81,6 +85,7 @@ impl Settings {
                 intra_threads: (self.threads > 0).then_some(self.threads as usize),
                 shares_cpu: true,
             },
+            preprocess: self.preprocess,
             on: self.on,
             off: self.off,
             tau_ms: self.tau_ms,
@@ -109,6 +114,13 @@ impl Settings {
                     ),
                 }
             }
+            "preprocess" => {
+                let text: String = value.get().expect("type checked upstream");
+                match PreprocessChoice::parse(&text) {
+                    Ok(p) => self.preprocess = p,
+                    Err(e) => tracing::error!("endoscan: {e}; keeping {}", self.preprocess.name()),
+                }
+            }
             "device" => self.device = value.get().expect("type checked upstream"),
             "threads" => self.threads = uint(),
             "on" => self.on = value.get().expect("type checked upstream"),
@@ -135,6 +147,7 @@ impl Settings {
                 .map(|p| p.display().to_string())
                 .to_value(),
             "provider" => self.provider.to_string().to_value(),
+            "preprocess" => self.preprocess.name().to_value(),
             "device" => self.device.to_value(),
             "threads" => self.threads.to_value(),
             "on" => self.on.to_value(),
@@ -187,6 +200,11 @@ pub fn properties() -> Vec<glib::ParamSpec> {
         glib::ParamSpecString::builder("provider")
             .blurb("ONNX Runtime execution provider: cpu, cuda or tensorrt")
             .default_value(Some("cpu"))
+            .mutable_ready()
+            .build(),
+        glib::ParamSpecString::builder("preprocess")
+            .blurb("Where frames are prepared: auto (the GPU when usable), cpu or cuda")
+            .default_value(Some("auto"))
             .mutable_ready()
             .build(),
         glib::ParamSpecInt::builder("device")

@@ -112,6 +112,7 @@ impl EvalSettings {
 
 /// Runs `endoscan eval`.
 pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
+    crate::cuda::select::cpu_only(args.backend.preprocess, "eval")?;
     let settings = EvalSettings::from_args(args)?;
     let mut model = load_model(&args.model, args)?;
     let meta = model.metadata().clone();

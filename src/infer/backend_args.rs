@@ -22,6 +22,10 @@ pub struct BackendArgs {
     /// ONNX Runtime intra-op threads [default: one per physical core].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Where frames are cropped, resized and normalized: the GPU when usable (auto), the CPU,
+    /// or CUDA (an error without a usable GPU).
+    #[arg(long, value_enum, default_value_t = crate::cuda::select::PreprocessChoice::Auto)]
+    pub preprocess: crate::cuda::select::PreprocessChoice,
 }
 
 impl BackendArgs {

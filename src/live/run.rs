@@ -50,6 +50,7 @@ impl LiveConfig {
             provider: args.backend.provider,
             device: args.backend.device,
             threads: args.backend.threads.unwrap_or(0) as u32,
+            preprocess: args.backend.preprocess,
             on: args.on,
             off: args.off,
             persistence: Persistence {

@@ -73,6 +73,7 @@ pub enum WorkerState {
 pub struct WorkerSettings {
     pub model: PathBuf,
     pub options: ClassifierOptions,
+    pub preprocess: crate::cuda::select::PreprocessChoice,
     pub on: f32,
     pub off: f32,
     pub tau_ms: f64,
@@ -101,7 +102,7 @@ impl Model {
                 batch: 1,
             },
             area: *prepare.area_settings(),
-            prepare: Box::new(prepare),
+            prepare: crate::cuda::select::prepare_stage(settings.preprocess, &prepare)?,
             scorer: Box::new(classifier),
         })
     }

@@ -117,6 +117,8 @@ pub struct Settings {
     pub checkpoint_interval: std::time::Duration,
     /// How long a stage may stay in one piece of work before the study stops as stalled.
     pub stall_after: std::time::Duration,
+    /// CPU or GPU preparation.
+    pub preprocess: crate::cuda::select::PreprocessChoice,
     /// Draw progress bars (on a terminal).
     pub progress: bool,
 }
@@ -136,6 +138,7 @@ impl Default for Settings {
             interrupt_after: None,
             checkpoint_interval: std::time::Duration::from_millis(DEFAULT_CHECKPOINT_MS),
             stall_after: crate::pipeline::DEFAULT_STALL,
+            preprocess: Default::default(),
             progress: false,
         }
     }
@@ -183,6 +186,7 @@ impl Settings {
             interrupt_after: args.interrupt_after,
             checkpoint_interval: std::time::Duration::from_millis(args.checkpoint_ms),
             stall_after: std::time::Duration::from_secs_f64(args.stall_timeout),
+            preprocess: args.backend.preprocess,
             progress: std::io::stderr().is_terminal(),
             ..Self::default()
         })

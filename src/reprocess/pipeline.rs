@@ -35,6 +35,8 @@ pub struct PassSettings {
     pub queue: usize,
     /// How long a stage may stay in one piece of work before the pass counts as stalled.
     pub stall_after: Duration,
+    /// CPU or GPU preparation (`--preprocess`).
+    pub preprocess: crate::cuda::select::PreprocessChoice,
 }
 
 /// A frame the capture marked corrupt, as the summary and report list it.
@@ -102,6 +104,8 @@ pub fn score_frames(
         input_size: preprocessor.input_size(),
         normalization: preprocessor.normalization(),
     };
+    let prepare = crate::cuda::select::prepare_stage(settings.preprocess, preprocessor)?;
+    let prepare = &*prepare;
     let mut tracker = AreaTracker::new(settings.tracker);
     let mut corrupt = Vec::new();
 
@@ -118,7 +122,7 @@ pub fn score_frames(
             locate_and_prepare(
                 &locate,
                 tracker,
-                preprocessor,
+                prepare,
                 resume_from,
                 &frame_rx,
                 &input_tx,

@@ -100,6 +100,7 @@ impl<'a> StudyRun<'a> {
             batch: s.batch,
             queue: s.queue,
             stall_after: s.stall_after,
+            preprocess: s.preprocess,
         };
         let (log, rows) = (&mut self.log, &mut self.rows);
         let mut last_commit = std::time::Instant::now();

@@ -59,6 +59,7 @@ fn settings() -> WorkerSettings {
     WorkerSettings {
         model: PathBuf::from("unused.onnx"),
         options: ClassifierOptions::default(),
+        preprocess: Default::default(),
         on: 0.5,
         off: 0.4,
         tau_ms: 0.0,
