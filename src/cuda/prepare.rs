@@ -75,18 +75,7 @@ impl CudaPreparer {
                 first.layout, other.layout
             )));
         }
-        for f in frames {
-            if f.data.len() < f.layout.frame_bytes() {
-                return Err(CudaError::Driver(format!(
-                    "a {}x{} {} frame needs {} bytes, got {}",
-                    f.layout.width,
-                    f.layout.height,
-                    f.layout.format.name(),
-                    f.layout.frame_bytes(),
-                    f.data.len()
-                )));
-            }
-        }
+        frames.iter().try_for_each(check_length)?;
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let state = &mut *state;
         if state.plan.as_ref().is_none_or(|(a, _)| a != area) {
@@ -152,9 +141,25 @@ impl CudaPreparer {
         frame: HostFrame<'_>,
         settings: &crate::preprocess::AreaSettings,
     ) -> Result<super::locate::GpuArea, CudaError> {
+        check_length(&frame)?;
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let device = &mut state.device;
         device.upload_frames(&[&frame.data[..frame.layout.frame_bytes()]])?;
         device.locate_slot0(&frame.layout, settings)
     }
+}
+
+/// A frame shorter than its layout needs is an error naming both sizes.
+fn check_length(f: &HostFrame<'_>) -> Result<(), CudaError> {
+    if f.data.len() >= f.layout.frame_bytes() {
+        return Ok(());
+    }
+    Err(CudaError::Driver(format!(
+        "a {}x{} {} frame needs {} bytes, got {}",
+        f.layout.width,
+        f.layout.height,
+        f.layout.format.name(),
+        f.layout.frame_bytes(),
+        f.data.len()
+    )))
 }
