@@ -67,6 +67,8 @@ pub struct Device {
     staging: [Option<PinnedHostSlice<u8>>; 2],
     /// One device buffer per frame slot of a batch.
     frames: Vec<CudaSlice<u8>>,
+    /// Bytes of every staging buffer and frame slot.
+    capacity: usize,
     pub(super) output: Option<CudaSlice<u8>>,
 }
 
@@ -109,6 +111,7 @@ impl Device {
             name: gpu.name.clone(),
             staging: [None, None],
             frames: Vec::new(),
+            capacity: 0,
             output: None,
         })
     }
@@ -126,31 +129,34 @@ impl Device {
         })
     }
 
-    /// Copies host frames into the device frame slots through the pinned staging buffers
-    /// (alternating, so the host copy of one frame overlaps the upload of the one before).
+    /// Copies host frames into the device frame slots through the pinned staging buffers,
+    /// alternating: the host copy of frame `i + 1` overlaps the upload of frame `i` (the
+    /// pinned buffer's event makes the copy into it wait for its upload two frames before).
+    /// Slots and staging buffers all hold `capacity` bytes, the largest frame so far.
     pub(super) fn upload_frames(&mut self, frames: &[&[u8]]) -> Result<(), CudaError> {
         let largest = frames.iter().map(|f| f.len()).max().unwrap_or(0);
-        while self.frames.len() < frames.len() {
-            self.frames
-                .push(self.stream.alloc_zeros::<u8>(largest.max(1))?);
+        if largest > self.capacity {
+            self.capacity = largest;
+            self.frames.clear();
+            self.staging = [None, None];
         }
-        for slot in 0..frames.len() {
-            if self.frames[slot].len() < largest {
-                self.frames[slot] = self.stream.alloc_zeros::<u8>(largest)?;
-            }
+        while self.frames.len() < frames.len() {
+            let slot = self.stream.alloc_zeros::<u8>(self.capacity.max(1))?;
+            self.frames.push(slot);
         }
         for (i, frame) in frames.iter().enumerate() {
             let staging = &mut self.staging[i % 2];
-            if staging.as_ref().is_none_or(|s| s.len() < largest) {
-                // SAFETY: every byte a frame uses is written below before it is uploaded.
-                *staging = Some(unsafe { self.ctx.alloc_pinned_with_flags::<u8>(largest, 0) }?);
+            if staging.is_none() {
+                // SAFETY: the bytes are host memory only ever read after being written.
+                let buf = unsafe {
+                    self.ctx
+                        .alloc_pinned_with_flags::<u8>(self.capacity.max(1), 0)
+                }?;
+                *staging = Some(buf);
             }
             let buf = staging.as_mut().expect("allocated above");
-            // Waits for this buffer's previous upload (two frames ago) before writing it.
             buf.as_mut_slice()?[..frame.len()].copy_from_slice(frame);
-            let mut dst = self.frames[i].slice_mut(..frame.len());
-            self.stream
-                .memcpy_htod(&buf.as_slice()?[..frame.len()], &mut dst)?;
+            self.stream.memcpy_htod(buf, &mut self.frames[i])?;
         }
         Ok(())
     }

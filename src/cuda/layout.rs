@@ -4,7 +4,8 @@
 
 use cudarc::driver::DeviceRepr;
 
-use crate::preprocess::input_format::{InputFormat, InputLayout};
+use crate::overlay::raw::RawLayout;
+use crate::preprocess::input_format::InputLayout;
 use crate::preprocess::resize::ResizeTable;
 use crate::preprocess::{ContentArea, Crop};
 
@@ -55,8 +56,8 @@ impl FrameLayoutArg {
     pub fn new(layout: &InputLayout) -> Result<Self, CudaError> {
         to_i32("frame size in bytes", layout.frame_bytes())?;
         let (kind, bpp, [r, g, b]) = match layout.format.packed() {
-            Some((bpp, offsets)) => (0, bpp, offsets),
-            None if layout.format == InputFormat::Nv12 => (1, 0, [0; 3]),
+            Some(p) => (0, p.bpp, p.rgb),
+            None if layout.format == RawLayout::Nv12 => (1, 0, [0; 3]),
             None => (2, 0, [0; 3]),
         };
         Ok(Self {

@@ -48,12 +48,13 @@ fn kernel_pixel(
 }
 
 /// `frame` (packed RGB) re-encoded in `format`.
-fn encode(frame: &image::RgbImage, format: InputFormat) -> (InputLayout, Vec<u8>) {
+fn encode(frame: &image::RgbImage, format: RawLayout) -> (InputLayout, Vec<u8>) {
     let (w, h) = (frame.width() as usize, frame.height() as usize);
     let layout = InputLayout::packed(format, w, h);
     let mut data = vec![0u8; layout.frame_bytes()];
     match format.packed() {
-        Some((bpp, [r, g, b])) => {
+        Some(p) => {
+            let (bpp, [r, g, b]) = (p.bpp, p.rgb);
             for (i, p) in frame.pixels().enumerate() {
                 data[bpp * i + r] = p.0[0];
                 data[bpp * i + g] = p.0[1];
@@ -83,7 +84,7 @@ fn the_kernel_arithmetic_on_the_plan_is_the_cpu_reference() {
     ];
     for (w, h, outline, size) in cases {
         let tower = testframes::tower(w, h, outline);
-        for format in InputFormat::ALL {
+        for format in RawLayout::ALL {
             let (layout, data) = encode(&tower.image, format);
             let rgb = layout.to_rgb(&data).unwrap();
             let view = RgbView::from_image(&rgb);
@@ -94,10 +95,9 @@ fn the_kernel_arithmetic_on_the_plan_is_the_cpu_reference() {
             for (ox, oy, p) in reference.image.enumerate_pixels() {
                 let got = kernel_pixel(&data, &layout, &plan, ox as usize, oy as usize);
                 assert_eq!(
-                    got,
-                    p.0,
-                    "{w}x{h} {} → {size}: pixel ({ox}, {oy})",
-                    format.name()
+                    got, p.0,
+                    "{w}x{h} {:?} → {size}: pixel ({ox}, {oy})",
+                    format
                 );
             }
         }
@@ -128,12 +128,12 @@ fn plans_pad_tables_and_mirror_the_kernel_structs() {
     // 16 ints in prelude.cuh's FrameLayout, 5 in prepare.cu's Resize.
     assert_eq!(std::mem::size_of::<FrameLayoutArg>(), 64);
     assert_eq!(std::mem::size_of::<ResizeArg>(), 20);
-    let nv12 = FrameLayoutArg::new(&InputLayout::packed(InputFormat::Nv12, 1920, 1080)).unwrap();
+    let nv12 = FrameLayoutArg::new(&InputLayout::packed(RawLayout::Nv12, 1920, 1080)).unwrap();
     assert_eq!(
         (nv12.kind, nv12.u_offset, nv12.chroma_stride),
         (1, 1920 * 1080, 1920)
     );
-    let bgrx = FrameLayoutArg::new(&InputLayout::packed(InputFormat::Bgrx, 8, 2)).unwrap();
+    let bgrx = FrameLayoutArg::new(&InputLayout::packed(RawLayout::Bgrx, 8, 2)).unwrap();
     assert_eq!(
         (bgrx.kind, bgrx.bytes_per_pixel, bgrx.r, bgrx.b, bgrx.stride),
         (0, 4, 2, 0, 32)

@@ -11,7 +11,8 @@ use super::layout::PreparePlan;
 use super::CudaError;
 use crate::capture::Frame;
 use crate::model::Normalization;
-use crate::preprocess::input_format::{InputFormat, InputLayout};
+use crate::overlay::raw::RawLayout;
+use crate::preprocess::input_format::InputLayout;
 use crate::preprocess::{ContentArea, Crop, Prepare, PreprocessError, MAX_INPUT_SIZE};
 
 /// The GPU and the plan of the area it last prepared (reused while the area stays).
@@ -120,7 +121,7 @@ impl Prepare for CudaPreparer {
         }
         let layout = InputLayout {
             stride: frame.stride,
-            ..InputLayout::packed(InputFormat::Rgb, width, height)
+            ..InputLayout::packed(RawLayout::Rgb, width, height)
         };
         let host = HostFrame {
             layout,
@@ -155,10 +156,10 @@ fn check_length(f: &HostFrame<'_>) -> Result<(), CudaError> {
         return Ok(());
     }
     Err(CudaError::Driver(format!(
-        "a {}x{} {} frame needs {} bytes, got {}",
+        "a {}x{} {:?} frame needs {} bytes, got {}",
         f.layout.width,
         f.layout.height,
-        f.layout.format.name(),
+        f.layout.format,
         f.layout.frame_bytes(),
         f.data.len()
     )))

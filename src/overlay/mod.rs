@@ -18,7 +18,7 @@
 pub mod canvas;
 pub mod draw;
 pub mod live;
-mod raw;
+pub(crate) mod raw;
 mod timeline;
 pub mod yuv;
 

@@ -23,13 +23,25 @@ pub enum RawLayout {
 
 /// Where a packed layout keeps its channels: bytes per pixel, R/G/B byte index, alpha index.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Packed {
-    pub(super) bpp: usize,
-    pub(super) rgb: [usize; 3],
-    pub(super) alpha: Option<usize>,
+pub(crate) struct Packed {
+    pub(crate) bpp: usize,
+    pub(crate) rgb: [usize; 3],
+    pub(crate) alpha: Option<usize>,
 }
 
 impl RawLayout {
+    /// Every layout, for tests and checks.
+    pub const ALL: [RawLayout; 8] = [
+        Self::Rgb,
+        Self::Bgr,
+        Self::Rgbx,
+        Self::Bgrx,
+        Self::Rgba,
+        Self::Bgra,
+        Self::Nv12,
+        Self::I420,
+    ];
+
     /// How many planes a frame of this layout has.
     pub fn planes(self) -> usize {
         match self {
@@ -39,7 +51,7 @@ impl RawLayout {
         }
     }
 
-    pub(super) fn packed(self) -> Option<Packed> {
+    pub(crate) fn packed(self) -> Option<Packed> {
         let (bpp, rgb, alpha) = match self {
             Self::Rgb => (3, [0, 1, 2], None),
             Self::Bgr => (3, [2, 1, 0], None),

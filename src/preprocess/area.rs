@@ -33,9 +33,9 @@
 //! frames' brightness planes (e.g. their maximum or mean, itself a [`Plane`]) and re-detects
 //! when that statistic's result changes; nothing here assumes a single frame.
 
+use super::area_stats::{detect_from_counts, row_spans_of, CellCounts};
 use super::crop::Rect;
 use super::frame::Plane;
-use super::hull::fill_convex;
 
 /// Default brightness at or below which a pixel counts as black border.
 ///
@@ -135,22 +135,11 @@ impl ContentArea {
 
     /// Finds the image area in a brightness plane (see the module docs for the exact rule).
     pub fn detect(plane: &Plane, settings: &AreaSettings) -> Option<Self> {
-        let (width, height) = (plane.width(), plane.height());
-        if width == 0 || height == 0 {
-            return None;
-        }
-        let grid = CellGrid::new(width, height, settings.cell.max(1));
-        let on = grid.on_cells(plane, settings.black_level);
-        let (group, size) = largest_group(&on, grid.cols, grid.rows)?;
-        let total = (grid.cols * grid.rows) as f64;
-        if (size as f64) < f64::from(settings.min_area_fraction) * total {
-            return None;
-        }
-        let grown = grow(&group, grid.cols, grid.rows);
-        let row_spans: Vec<Span> = (0..height)
-            .map(|y| grid.row_span(plane.row(y), y, &grown, settings.black_level))
-            .collect();
-        Self::from_row_spans(width, height, fill_convex(&row_spans))
+        let (black, cell) = (settings.black_level, settings.cell.max(1));
+        let counts = CellCounts::of(plane, black, cell);
+        detect_from_counts(&counts, settings, |grown| {
+            row_spans_of(plane, black, cell, grown)
+        })
     }
 
     /// Trims per-frame-row spans to the rows that have one.
@@ -239,69 +228,6 @@ impl ContentArea {
     /// Whether the area is the whole frame (no border to mask).
     pub fn covers_frame(&self) -> bool {
         self.pixel_count() == self.frame_width * self.frame_height
-    }
-}
-
-/// The frame cut into square cells.
-struct CellGrid {
-    cell: usize,
-    width: usize,
-    height: usize,
-    cols: usize,
-    rows: usize,
-}
-
-impl CellGrid {
-    fn new(width: usize, height: usize, cell: usize) -> Self {
-        Self {
-            cell,
-            width,
-            height,
-            cols: width.div_ceil(cell),
-            rows: height.div_ceil(cell),
-        }
-    }
-
-    /// Pixels in cell `(col, row)`; edge cells are clipped by the frame.
-    fn cell_pixels(&self, col: usize, row: usize) -> usize {
-        let w = (self.width - col * self.cell).min(self.cell);
-        let h = (self.height - row * self.cell).min(self.cell);
-        w * h
-    }
-
-    /// Cells in which strictly more than half the pixels are bright.
-    fn on_cells(&self, plane: &Plane, black_level: u8) -> Vec<bool> {
-        let mut counts = vec![0usize; self.cols * self.rows];
-        for y in 0..self.height {
-            let cells = &mut counts[(y / self.cell) * self.cols..][..self.cols];
-            for (x, &v) in plane.row(y).iter().enumerate() {
-                if v > black_level {
-                    cells[x / self.cell] += 1;
-                }
-            }
-        }
-        counts
-            .iter()
-            .enumerate()
-            .map(|(i, &n)| 2 * n > self.cell_pixels(i % self.cols, i / self.cols))
-            .collect()
-    }
-
-    /// Leftmost and rightmost bright pixel of row `y` inside `allowed` cells.
-    fn row_span(&self, row: &[u8], y: usize, allowed: &[bool], black_level: u8) -> Span {
-        let cells = &allowed[(y / self.cell) * self.cols..][..self.cols];
-        let mut hits = row
-            .iter()
-            .enumerate()
-            .filter(|&(x, &v)| v > black_level && cells[x / self.cell])
-            .map(|(x, _)| x);
-        match hits.next() {
-            Some(start) => Span {
-                start,
-                end: hits.next_back().unwrap_or(start) + 1,
-            },
-            None => Span::default(),
-        }
     }
 }
 

@@ -1,6 +1,7 @@
 use super::super::frame::RgbView;
 use super::super::testframes::{self, Outline};
 use super::*;
+use crate::preprocess::hull::fill_convex;
 
 fn detect(img: &image::RgbImage) -> Option<ContentArea> {
     ContentArea::detect(

@@ -14,26 +14,13 @@
 use image::RgbImage;
 
 use super::PreprocessError;
+use crate::overlay::raw::RawLayout;
 use crate::overlay::yuv::Matrix;
-
-/// A frame's pixel format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum InputFormat {
-    Rgb,
-    Rgbx,
-    Bgrx,
-    Rgba,
-    Bgra,
-    /// Luma plane, then interleaved U, V at half resolution.
-    Nv12,
-    /// Luma plane, then U, then V planes at half resolution.
-    I420,
-}
 
 /// Byte layout of one frame of `format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InputLayout {
-    pub format: InputFormat,
+    pub format: RawLayout,
     pub width: usize,
     pub height: usize,
     /// Row stride of the packed or luma plane.
@@ -46,50 +33,14 @@ pub struct InputLayout {
     pub v_offset: usize,
 }
 
-impl InputFormat {
-    /// Every format, for tests and checks.
-    pub const ALL: [InputFormat; 7] = [
-        Self::Rgb,
-        Self::Rgbx,
-        Self::Bgrx,
-        Self::Rgba,
-        Self::Bgra,
-        Self::Nv12,
-        Self::I420,
-    ];
-
-    /// Bytes per pixel and the offsets of R, G, B of a packed format; `None` for planar ones.
-    pub fn packed(self) -> Option<(usize, [usize; 3])> {
-        match self {
-            Self::Rgb => Some((3, [0, 1, 2])),
-            Self::Rgbx | Self::Rgba => Some((4, [0, 1, 2])),
-            Self::Bgrx | Self::Bgra => Some((4, [2, 1, 0])),
-            Self::Nv12 | Self::I420 => None,
-        }
-    }
-
-    /// GStreamer's name of the format.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Rgb => "RGB",
-            Self::Rgbx => "RGBx",
-            Self::Bgrx => "BGRx",
-            Self::Rgba => "RGBA",
-            Self::Bgra => "BGRA",
-            Self::Nv12 => "NV12",
-            Self::I420 => "I420",
-        }
-    }
-}
-
 impl InputLayout {
     /// The tightly packed layout of a `width × height` frame (planar formats need even sizes'
     /// chroma rounded up: `ceil(w / 2) × ceil(h / 2)`).
-    pub fn packed(format: InputFormat, width: usize, height: usize) -> Self {
+    pub fn packed(format: RawLayout, width: usize, height: usize) -> Self {
         let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
         let (stride, chroma_stride, u, v) = match format.packed() {
-            Some((bpp, _)) => (width * bpp, 0, 0, 0),
-            None if format == InputFormat::Nv12 => (width, 2 * cw, width * height, 0),
+            Some(p) => (width * p.bpp, 0, 0, 0),
+            None if format == RawLayout::Nv12 => (width, 2 * cw, width * height, 0),
             None => (width, cw, width * height, width * height + cw * ch),
         };
         Self {
@@ -107,11 +58,11 @@ impl InputLayout {
     pub fn frame_bytes(&self) -> usize {
         let rows = self.height.saturating_sub(1);
         match self.format.packed() {
-            Some((bpp, _)) if self.height > 0 => rows * self.stride + self.width * bpp,
+            Some(p) if self.height > 0 => rows * self.stride + self.width * p.bpp,
             Some(_) => 0,
             None => {
                 let (cw, ch) = (self.width.div_ceil(2), self.height.div_ceil(2));
-                let row = if self.format == InputFormat::Nv12 {
+                let row = if self.format == RawLayout::Nv12 {
                     2 * cw
                 } else {
                     cw
@@ -120,7 +71,7 @@ impl InputLayout {
                     |start: usize| start + ch.saturating_sub(1) * self.chroma_stride + row;
                 let luma = rows * self.stride + self.width;
                 match self.format {
-                    InputFormat::Nv12 => luma.max(chroma_end(self.u_offset)),
+                    RawLayout::Nv12 => luma.max(chroma_end(self.u_offset)),
                     _ => luma
                         .max(chroma_end(self.u_offset))
                         .max(chroma_end(self.v_offset)),
@@ -139,12 +90,12 @@ impl InputLayout {
     /// The RGB bytes of pixel `(x, y)` of `frame` (see the module docs).
     #[inline]
     pub fn rgb_at(&self, frame: &[u8], coefficients: &[i32; 5], x: usize, y: usize) -> [u8; 3] {
-        if let Some((bpp, [r, g, b])) = self.format.packed() {
-            let p = &frame[y * self.stride + x * bpp..];
-            return [p[r], p[g], p[b]];
+        if let Some(packed) = self.format.packed() {
+            let p = &frame[y * self.stride + x * packed.bpp..];
+            return packed.rgb.map(|c| p[c]);
         }
         let row = (y / 2) * self.chroma_stride;
-        let (u, v) = if self.format == InputFormat::Nv12 {
+        let (u, v) = if self.format == RawLayout::Nv12 {
             let at = self.u_offset + row + 2 * (x / 2);
             (frame[at], frame[at + 1])
         } else {

@@ -15,28 +15,28 @@ fn rgb_frame(w: u32, h: u32) -> RgbImage {
 fn packed_formats_read_their_channel_offsets() {
     let img = rgb_frame(7, 5);
     for format in [
-        InputFormat::Rgbx,
-        InputFormat::Bgrx,
-        InputFormat::Rgba,
-        InputFormat::Bgra,
+        RawLayout::Rgbx,
+        RawLayout::Bgrx,
+        RawLayout::Rgba,
+        RawLayout::Bgra,
     ] {
         let layout = InputLayout::packed(format, 7, 5);
-        let (_, [r, g, b]) = format.packed().unwrap();
+        let [r, g, b] = format.packed().unwrap().rgb;
         let mut data = vec![0xEEu8; layout.frame_bytes()];
         for (i, p) in img.pixels().enumerate() {
             data[4 * i + r] = p.0[0];
             data[4 * i + g] = p.0[1];
             data[4 * i + b] = p.0[2];
         }
-        assert_eq!(layout.to_rgb(&data).unwrap(), img, "{}", format.name());
+        assert_eq!(layout.to_rgb(&data).unwrap(), img, "{format:?}");
     }
-    let rgb = InputLayout::packed(InputFormat::Rgb, 7, 5);
+    let rgb = InputLayout::packed(RawLayout::Rgb, 7, 5);
     assert_eq!(rgb.to_rgb(img.as_raw()).unwrap(), img);
 }
 
 /// NV12 and I420 bytes of a frame whose luma is `luma(x, y)` and whose chroma is constant.
 fn planar(
-    format: InputFormat,
+    format: RawLayout,
     w: usize,
     h: usize,
     luma: impl Fn(usize, usize) -> u8,
@@ -53,7 +53,7 @@ fn planar(
     let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
     for j in 0..ch {
         for i in 0..cw {
-            if format == InputFormat::Nv12 {
+            if format == RawLayout::Nv12 {
                 data[layout.u_offset + j * layout.chroma_stride + 2 * i] = u;
                 data[layout.u_offset + j * layout.chroma_stride + 2 * i + 1] = v;
             } else {
@@ -67,7 +67,7 @@ fn planar(
 
 #[test]
 fn limited_range_black_white_and_grey() {
-    for format in [InputFormat::Nv12, InputFormat::I420] {
+    for format in [RawLayout::Nv12, RawLayout::I420] {
         let data = planar(format, 5, 3, |x, _| [16, 235, 126, 0, 255][x], 128, 128);
         let img = InputLayout::packed(format, 5, 3).to_rgb(&data).unwrap();
         let row: Vec<[u8; 3]> = (0..5).map(|x| img.get_pixel(x, 1).0).collect();
@@ -75,8 +75,8 @@ fn limited_range_black_white_and_grey() {
         assert_eq!(
             row,
             [[0; 3], [255; 3], [128; 3], [0; 3], [255; 3]],
-            "{}",
-            format.name()
+            "{:?}",
+            format
         );
     }
 }
@@ -88,8 +88,8 @@ fn colours_agree_with_the_float_conversion_within_one_level() {
         let to_rgb = matrix.to_rgb();
         for u in (0..=255u8).step_by(8) {
             for v in (0..=255u8).step_by(8) {
-                let data = planar(InputFormat::I420, 32, h, |x, _| (x * 8) as u8, u, v);
-                let layout = InputLayout::packed(InputFormat::I420, 32, h);
+                let data = planar(RawLayout::I420, 32, h, |x, _| (x * 8) as u8, u, v);
+                let layout = InputLayout::packed(RawLayout::I420, 32, h);
                 let k = layout.yuv_coefficients();
                 for x in 0..32 {
                     let ours = layout.rgb_at(&data, &k, x, h - 1);
@@ -110,7 +110,7 @@ fn colours_agree_with_the_float_conversion_within_one_level() {
 #[test]
 fn chroma_is_the_nearest_sample_and_odd_sizes_fit() {
     // 3×3 I420: chroma 2×2; pixel (2, 2) reads chroma (1, 1).
-    let layout = InputLayout::packed(InputFormat::I420, 3, 3);
+    let layout = InputLayout::packed(RawLayout::I420, 3, 3);
     assert_eq!(layout.frame_bytes(), 9 + 4 + 4);
     let mut data = vec![128u8; 17];
     data[..9].fill(126);
@@ -122,6 +122,6 @@ fn chroma_is_the_nearest_sample_and_odd_sizes_fit() {
         layout.to_rgb(&data[..16]).is_err(),
         "a short buffer is an error"
     );
-    let nv12 = InputLayout::packed(InputFormat::Nv12, 3, 3);
+    let nv12 = InputLayout::packed(RawLayout::Nv12, 3, 3);
     assert_eq!(nv12.frame_bytes(), 9 + 2 * 4);
 }
