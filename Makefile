@@ -3,7 +3,7 @@ SHELL := /bin/bash
 ENV := source scripts/env.sh
 BIN := target/release/endoscan
 
-.PHONY: setup build run test lint bench
+.PHONY: setup build run test lint bench gpu-check-bin
 
 setup:
 	@bash scripts/setup
@@ -22,3 +22,7 @@ lint: setup
 
 bench: setup
 	$(ENV) && cargo bench --features train
+
+# The binary scripts/gpu-check runs on a GPU machine (no GStreamer or ONNX Runtime needed there).
+gpu-check-bin: setup
+	$(ENV) && cargo build --release --bin endoscan-gpu-check

@@ -179,13 +179,26 @@ impl Device {
         output: Output,
         scale_offset: (f32, f32),
     ) -> Result<(), CudaError> {
+        let pointers = self.stream.clone_htod(frames)?;
+        self.launch_prepare_on(&pointers, layout, plan, output, scale_offset)
+    }
+
+    /// [`Device::launch_prepare`] with the frame addresses already on the device (one per
+    /// frame of the batch).
+    pub(super) fn launch_prepare_on(
+        &mut self,
+        pointers: &CudaSlice<u64>,
+        layout: &InputLayout,
+        plan: &DevicePlan,
+        output: Output,
+        scale_offset: (f32, f32),
+    ) -> Result<(), CudaError> {
         let layout = FrameLayoutArg::new(layout)?;
         let size = plan.plan.resize.size as usize;
-        let bytes = frames.len() * 3 * size * size * output.value_bytes();
+        let bytes = pointers.len() * 3 * size * size * output.value_bytes();
         if self.output.as_ref().is_none_or(|o| o.len() < bytes) {
             self.output = Some(self.stream.alloc_zeros::<u8>(bytes)?);
         }
-        let pointers = self.stream.clone_htod(frames)?;
         let out = self.output.as_mut().expect("allocated above");
         let f = &self.functions;
         let func = match output {
@@ -196,7 +209,7 @@ impl Device {
         let (scale, offset) = scale_offset;
         let mut launch = self.stream.launch_builder(func);
         launch
-            .arg(&pointers)
+            .arg(pointers)
             .arg(&layout)
             .arg(&plan.spans)
             .arg(&plan.x_first)
@@ -212,7 +225,7 @@ impl Device {
             grid_dim: (
                 (size as u32).div_ceil(32),
                 (size as u32).div_ceil(8),
-                frames.len() as u32,
+                pointers.len() as u32,
             ),
             block_dim: (32, 8, 1),
             shared_mem_bytes: 0,

@@ -7,6 +7,7 @@
 //! - [`probe`]: driver, devices and NVRTC, for `endoscan devices` and for choosing a path.
 
 pub mod arch;
+pub mod check;
 pub mod device;
 pub mod devices;
 pub mod kernels;

@@ -7,7 +7,7 @@ pub mod metadata;
 mod npz;
 pub mod onnx;
 mod safetensors_io;
-mod tensor;
+pub(crate) mod tensor;
 #[cfg(feature = "train")]
 pub mod torch;
 pub mod variant;

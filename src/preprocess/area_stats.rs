@@ -31,8 +31,8 @@ impl CellCounts {
         let mut bright = vec![0u32; cols * rows];
         for y in 0..height {
             let cells = &mut bright[(y / cell) * cols..][..cols];
-            for (x, &v) in plane.row(y).iter().enumerate() {
-                cells[x / cell] += u32::from(v > black_level);
+            for (count, run) in cells.iter_mut().zip(plane.row(y).chunks(cell)) {
+                *count += run.iter().map(|&v| u32::from(v > black_level)).sum::<u32>();
             }
         }
         Self {

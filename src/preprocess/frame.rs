@@ -96,14 +96,10 @@ impl Plane {
     /// The maximum (not luma) is used so that a saturated red or blue image area counts as
     /// bright as much as a grey one does.
     pub fn brightness(frame: RgbView<'_>) -> Self {
-        let mut data = Vec::with_capacity(frame.width() * frame.height());
-        for y in 0..frame.height() {
-            data.extend(
-                frame
-                    .row(y)
-                    .chunks_exact(3)
-                    .map(|p| p[0].max(p[1]).max(p[2])),
-            );
+        let width = frame.width();
+        let mut data = vec![0u8; width * frame.height()];
+        for (y, out) in data.chunks_exact_mut(width.max(1)).enumerate() {
+            super::max_rgb::max_rgb_row(frame.row(y), out);
         }
         Self {
             width: frame.width(),

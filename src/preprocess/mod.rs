@@ -20,7 +20,12 @@ pub mod frame;
 mod hull;
 pub mod input_format;
 pub mod load;
+mod max_rgb;
 pub mod normalize;
+#[cfg(target_arch = "x86_64")]
+mod resample;
+#[cfg(all(test, target_arch = "x86_64"))]
+mod resample_tests;
 pub mod resize;
 pub mod screen;
 pub mod stage;

@@ -105,7 +105,26 @@ fn quantize(lo: usize, raw: &[f64]) -> (usize, Vec<u32>) {
 
 /// Resizes rectangle `src` of `frame` to `out_width × out_height` with the triangle filter;
 /// pixels outside `area` count as black. `src` must lie inside the frame and be non-empty.
+///
+/// Runs the SIMD path of [`super::resample`] where the CPU has it (every x86-64 one), else
+/// [`resize_reference`]; both give the same bytes.
 pub fn resize_masked(
+    frame: RgbView<'_>,
+    area: &ContentArea,
+    src: Rect,
+    out_width: usize,
+    out_height: usize,
+) -> RgbImage {
+    #[cfg(target_arch = "x86_64")]
+    if super::resample::available() {
+        return super::resample::resize_masked(frame, area, src, out_width, out_height);
+    }
+    resize_reference(frame, area, src, out_width, out_height)
+}
+
+/// The filter exactly as documented above, one tap at a time: the portable path and the
+/// reference the SIMD path is tested against.
+pub fn resize_reference(
     frame: RgbView<'_>,
     area: &ContentArea,
     src: Rect,

@@ -75,11 +75,24 @@ pub struct Screening {
 impl Screening {
     /// Screens one brightness plane.
     pub fn of(plane: &Plane, black_level: u8) -> Self {
-        let mut histogram = [0u64; 256];
+        // Four partial histograms: consecutive equal pixels (most of a frame) would otherwise
+        // wait on each other's increment of one counter.
+        let mut parts = [[0u32; 256]; 4];
         for y in 0..plane.height() {
-            for &v in plane.row(y) {
-                histogram[usize::from(v)] += 1;
+            let row = plane.row(y);
+            let mut quads = row.chunks_exact(4);
+            for q in &mut quads {
+                for (part, &v) in parts.iter_mut().zip(q) {
+                    part[usize::from(v)] += 1;
+                }
             }
+            for &v in quads.remainder() {
+                parts[0][usize::from(v)] += 1;
+            }
+        }
+        let mut histogram = [0u64; 256];
+        for (level, count) in histogram.iter_mut().enumerate() {
+            *count = parts.iter().map(|p| u64::from(p[level])).sum();
         }
         Self::from_histogram(&histogram, black_level)
     }
