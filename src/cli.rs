@@ -24,6 +24,9 @@ pub enum Command {
     /// Reprocess a recorded study (video or image directory): every frame scored, segments,
     /// annotated video, thumbnails and an HTML report.
     Reprocess(crate::reprocess::ReprocessArgs),
+    /// Reprocess an archive of studies listed in a manifest, one shard per task of a Slurm job
+    /// array or Kubernetes Indexed Job; restart-safe (`endoscan batch index ARCHIVE` lists them).
+    Batch(crate::batch::BatchArgs),
     /// Live analysis: endoscope (or test://, a device, a stream, a file) → screen with alerts,
     /// never stalling the video.
     Live(crate::live::args::LiveArgs),
@@ -57,6 +60,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Classify(args) => crate::classify::run(&args),
         Command::Devices(args) => crate::cuda::devices::run(&args),
         Command::Reprocess(args) => crate::reprocess::run(&args),
+        Command::Batch(args) => crate::batch::run(&args),
         Command::CheckMasking(args) => crate::check_masking::run(&args),
         Command::Live(args) => crate::live::run::run(&args),
         Command::Bench(args) => match &args.what {

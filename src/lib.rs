@@ -5,6 +5,7 @@
 //! [`overlay`] / [`sink`], live video through [`live`]; the model side is [`model`] (architecture, weights, ONNX export),
 //! [`data`] (labelled datasets and splits) under [`train`] and [`eval`]; [`synth`] makes labelled gastroscopy-like data for tests and demos.
 
+pub mod batch;
 pub mod capture;
 pub mod check_masking;
 pub mod classify;

@@ -39,6 +39,14 @@ pub struct ReprocessArgs {
     /// Continue an interrupted study from the checkpoint in --out.
     #[arg(long)]
     pub resume: bool,
+    #[command(flatten)]
+    pub options: StudyOptions,
+}
+
+/// How a study is scored, smoothed and written: the options `endoscan reprocess` and
+/// `endoscan batch` share.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StudyOptions {
     /// Frames per inference batch.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_BATCH, value_parser = parse_batch)]
     pub batch: usize,
@@ -148,6 +156,16 @@ impl Settings {
     /// Typed settings from the command line, checked; `model_threshold` (the model's decision
     /// threshold) is where segments start unless `--on` says otherwise.
     pub fn from_args(args: &ReprocessArgs, model_threshold: f32) -> anyhow::Result<Self> {
+        Self::from_options(&args.options, args.resume, model_threshold)
+    }
+
+    /// [`Settings::from_args`] from the shared study options; `resume` continues from a
+    /// checkpoint in the output folder.
+    pub fn from_options(
+        args: &StudyOptions,
+        resume: bool,
+        model_threshold: f32,
+    ) -> anyhow::Result<Self> {
         if !(args.stall_timeout.is_finite() && args.stall_timeout > 0.0) {
             bail!(
                 "--stall-timeout must be a positive number of seconds (got {})",
@@ -182,7 +200,7 @@ impl Settings {
                 ..overlay::Settings::default()
             },
             video: !args.no_video,
-            resume: args.resume,
+            resume,
             interrupt_after: args.interrupt_after,
             checkpoint_interval: std::time::Duration::from_millis(args.checkpoint_ms),
             stall_after: std::time::Duration::from_secs_f64(args.stall_timeout),

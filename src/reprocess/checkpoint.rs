@@ -40,6 +40,23 @@ pub struct Identity {
     pub settings: String,
 }
 
+/// A checkpoint from another input, model or settings: the study cannot continue from it
+/// (the error's cause says what differs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CannotResume {
+    pub checkpoint: PathBuf,
+}
+
+impl std::fmt::Display for CannotResume {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: cannot resume (delete it or run without --resume to start over)",
+            self.checkpoint.display()
+        )
+    }
+}
+
 /// The checkpoint file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Checkpoint {
@@ -105,11 +122,8 @@ impl ScoreLog {
                 cp.version
             );
         }
-        check_identity(&cp.identity, &identity).with_context(|| {
-            format!(
-                "{}: cannot resume (delete it or run without --resume to start over)",
-                cp_path.display()
-            )
+        check_identity(&cp.identity, &identity).context(CannotResume {
+            checkpoint: cp_path.clone(),
         })?;
         let scores_path = dir.join(SCORES_FILE);
         let file = File::open(&scores_path)

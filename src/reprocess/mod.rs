@@ -40,8 +40,8 @@ use std::path::Path;
 use anyhow::{bail, Context};
 
 pub use self::args::{
-    ReprocessArgs, Settings, DEFAULT_BATCH, DEFAULT_CHECKPOINT_MS, DEFAULT_INPUT, DEFAULT_OUT,
-    DEFAULT_QUEUE, OFF_OVER_ON,
+    ReprocessArgs, Settings, StudyOptions, DEFAULT_BATCH, DEFAULT_CHECKPOINT_MS, DEFAULT_INPUT,
+    DEFAULT_OUT, DEFAULT_QUEUE, OFF_OVER_ON,
 };
 pub use self::files::sha256_file;
 pub use self::summary::{Counts, ModelInfo, Summary};
@@ -108,7 +108,7 @@ pub fn run(args: &ReprocessArgs) -> anyhow::Result<()> {
         })?,
     };
     let model_path = model_or_bundled(args.model.as_deref())?;
-    let mut classifier = Classifier::load(&model_path, &args.backend.options(true))?;
+    let mut classifier = Classifier::load(&model_path, &args.options.backend.options(true))?;
     let settings = Settings::from_args(args, classifier.metadata().threshold)?;
     let model = ModelInfo::new(&model_path, classifier.metadata())?;
     let preprocessor = classifier.preprocessor().clone();
