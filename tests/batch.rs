@@ -16,24 +16,8 @@ use cli::{endoscan, ok, scratch, show, BIN};
 
 /// Renders `seconds` of synthetic tower video at 25 fps into `dir/<name>/video.mp4`.
 fn synth_video(dir: &Path, name: &str, seconds: &str, seed: &str) -> PathBuf {
-    let out = dir.join(name);
-    let args = [
-        "synth",
-        "--out",
-        out.to_str().unwrap(),
-        "--images",
-        "0",
-        "--video",
-        seconds,
-        "--fps",
-        "25",
-        "--size",
-        "320x180",
-        "--seed",
-        seed,
-    ];
-    ok(&args);
-    out.join("video.mp4")
+    let extra = ["--images", "0", "--video", seconds, "--seed", seed];
+    cli::synth(&dir.join(name), &extra).join("video.mp4")
 }
 
 /// A manifest of two videos, a missing file and a third video (rows 0–3).

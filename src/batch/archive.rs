@@ -96,9 +96,7 @@ pub fn write_shard_report(
         .sum();
     let report = ShardReport {
         shard: shard.to_string(),
-        host: std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|h| h.trim().to_string())
-            .unwrap_or_default(),
+        host: crate::util::host::hostname(),
         finished: crate::util::clock::utc_now(),
         studies: outcomes.len(),
         complete: count(|o| matches!(o, Outcome::Complete { .. })),

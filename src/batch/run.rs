@@ -22,6 +22,7 @@ use crate::reprocess::checkpoint::CannotResume;
 use crate::reprocess::files::input_identity;
 use crate::reprocess::{ModelInfo, Reprocess, Settings};
 use crate::util::clock::utc_now;
+use crate::util::host::hostname;
 use crate::util::outdir_lock::LockError;
 
 /// A model and the settings its studies run with.
@@ -267,10 +268,4 @@ fn run_study(
 
 fn is_busy(e: &anyhow::Error) -> bool {
     matches!(e.downcast_ref::<LockError>(), Some(LockError::InUse { .. }))
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "unknown".into())
 }

@@ -136,9 +136,7 @@ fn unix_now() -> Option<u64> {
 /// `pid …`, `host …`, `command …`, `since …` lines for the lock file.
 fn holder_record() -> String {
     let command: Vec<String> = std::env::args().collect();
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "unknown".to_string());
+    let host = super::host::hostname();
     let since = unix_now().unwrap_or(0);
     format!(
         "pid {}\nhost {host}\ncommand {}\nsince unix {since}\n",

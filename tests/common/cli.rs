@@ -84,3 +84,21 @@ pub fn wait_for_exit(
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
+
+/// Runs `endoscan synth --out OUT --size 320x180 --fps 25 EXTRA…` (synthetic tower images or
+/// video for inputs) and returns `out`.
+#[allow(dead_code)]
+pub fn synth(out: &Path, extra: &[&str]) -> PathBuf {
+    let mut args = vec![
+        "synth",
+        "--out",
+        out.to_str().unwrap(),
+        "--size",
+        "320x180",
+        "--fps",
+        "25",
+    ];
+    args.extend_from_slice(extra);
+    ok(&args);
+    out.to_path_buf()
+}
