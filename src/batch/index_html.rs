@@ -72,7 +72,7 @@ pub fn render(index: &Index) -> String {
     );
     s.push_str(
         "<h2>Studies</h2>\n<table><tr><th>study</th><th>status</th><th>frames</th><th>segments</th>\
-         <th>flagged s</th><th>duration s</th><th>frames/s</th><th>model</th><th>error</th></tr>\n",
+         <th>flagged s</th><th>duration s</th><th>scoring frames/s</th><th>model</th><th>error</th></tr>\n",
     );
     for e in &index.studies {
         study_row(&mut s, e);
