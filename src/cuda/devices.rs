@@ -68,7 +68,14 @@ fn text(report: &CudaReport, providers: &Result<Vec<&str>, String>) -> Vec<Strin
         None => "--preprocess auto: CUDA on GPU 0".into(),
         Some(why) => format!("--preprocess auto: CPU ({why})"),
     });
+    lines.push(provider_auto().describe());
     lines
+}
+
+/// What `--provider auto` picks here.
+fn provider_auto() -> crate::infer::select::Choice {
+    use crate::infer::{select, ExecutionProvider};
+    select::choose(ExecutionProvider::Auto, &select::probe())
 }
 
 /// Runs `endoscan devices`.
@@ -76,6 +83,7 @@ pub fn run(args: &DevicesArgs) -> anyhow::Result<()> {
     let report = probe();
     let providers = onnx_providers();
     if args.json {
+        let auto = provider_auto();
         let err = |e: &dyn std::fmt::Display| serde_json::json!({ "error": e.to_string() });
         let json = serde_json::json!({
             "cuda_driver": report.driver.as_ref().map(|v| serde_json::json!(version_text(*v))).unwrap_or_else(|e| err(e)),
@@ -84,6 +92,8 @@ pub fn run(args: &DevicesArgs) -> anyhow::Result<()> {
             "kernel_targets": SUPPORTED.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
             "onnxruntime_providers": providers.as_ref().map(|p| serde_json::json!(p)).unwrap_or_else(|e| err(e)),
             "preprocess_auto": if report.unusable().is_none() { "cuda" } else { "cpu" },
+            "provider_auto": auto.provider.to_string(),
+            "provider_auto_passed_over": auto.passed_over,
         });
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else {

@@ -10,7 +10,7 @@ use ort::session::Session;
 use ort::value::{TensorElementType, TensorRef, ValueType};
 
 use super::contract::{self, Contract, OutputKind, Port};
-use super::options::ClassifierOptions;
+use super::options::{ClassifierOptions, ExecutionProvider};
 use super::{runtime, softmax, InferError};
 use crate::model::metadata::INPUT;
 use crate::model::ModelMetadata;
@@ -49,7 +49,13 @@ impl Classifier {
                 .with_intra_op_spinning(false)
                 .map_err(|e| session_err(e.into()))?;
         }
-        let providers = options.provider.dispatch(options.device_id);
+        let options = &super::select::resolve(options);
+        let engines = (options.provider == ExecutionProvider::TensorRt)
+            .then(|| super::engine_cache::for_model(path, options.device_id))
+            .flatten();
+        let providers = options
+            .provider
+            .dispatch(options.device_id, engines.as_deref());
         if !providers.is_empty() {
             builder =
                 builder

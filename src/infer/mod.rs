@@ -10,10 +10,12 @@
 mod backend_args;
 mod classifier;
 pub mod contract;
+pub mod engine_cache;
 mod error;
 mod options;
 pub mod runtime;
 mod scorer;
+pub mod select;
 pub mod softmax;
 pub mod stage;
 

@@ -15,15 +15,23 @@ pub enum ExecutionProvider {
     Cpu,
     /// NVIDIA CUDA (needs an ONNX Runtime built with CUDA).
     Cuda,
-    /// NVIDIA TensorRT, with CUDA for the nodes TensorRT does not take.
+    /// NVIDIA TensorRT, with CUDA for the nodes TensorRT does not take (fp16; engines cached
+    /// under `engines/`).
     #[value(name = "tensorrt")]
     TensorRt,
+    /// The fastest this machine runs: TensorRT, CUDA, else the CPU (one log line says why).
+    Auto,
 }
 
 impl ExecutionProvider {
     /// The providers to register, in priority order; each fails loudly instead of silently
     /// falling back to the CPU.
-    pub(crate) fn dispatch(self, device_id: i32) -> Vec<ExecutionProviderDispatch> {
+    /// `engines` is the TensorRT engine and timing cache folder.
+    pub(crate) fn dispatch(
+        self,
+        device_id: i32,
+        engines: Option<&std::path::Path>,
+    ) -> Vec<ExecutionProviderDispatch> {
         let cuda = || {
             ep::CUDA::default()
                 .with_device_id(device_id)
@@ -31,15 +39,23 @@ impl ExecutionProvider {
                 .error_on_failure()
         };
         match self {
-            ExecutionProvider::Cpu => Vec::new(),
+            // `Auto` is resolved before a session is built ([`super::select`]).
+            ExecutionProvider::Cpu | ExecutionProvider::Auto => Vec::new(),
             ExecutionProvider::Cuda => vec![cuda()],
-            ExecutionProvider::TensorRt => vec![
-                ep::TensorRT::default()
+            ExecutionProvider::TensorRt => {
+                let mut trt = ep::TensorRT::default()
                     .with_device_id(device_id)
-                    .build()
-                    .error_on_failure(),
-                cuda(),
-            ],
+                    .with_fp16(true);
+                if let Some(dir) = engines {
+                    let dir = dir.display().to_string();
+                    trt = trt
+                        .with_engine_cache(true)
+                        .with_engine_cache_path(&dir)
+                        .with_timing_cache(true)
+                        .with_timing_cache_path(&dir);
+                }
+                vec![trt.build().error_on_failure(), cuda()]
+            }
         }
     }
 }
@@ -50,6 +66,7 @@ impl fmt::Display for ExecutionProvider {
             ExecutionProvider::Cpu => "cpu",
             ExecutionProvider::Cuda => "cuda",
             ExecutionProvider::TensorRt => "tensorrt",
+            ExecutionProvider::Auto => "auto",
         })
     }
 }

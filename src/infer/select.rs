@@ -1,0 +1,166 @@
+//! `--provider auto`: the fastest execution provider this machine can run, and why each faster
+//! one was passed over — TensorRT, then CUDA, then the CPU. A provider asked for by name is
+//! never swapped for another (it fails with its reason instead).
+
+use super::{ClassifierOptions, ExecutionProvider};
+
+/// What the machine offers the GPU providers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Availability {
+    /// Why no GPU can be used (no driver, no device), or `None` when GPU 0 is usable.
+    pub gpu: Option<String>,
+    /// Whether the loaded ONNX Runtime library has the CUDA / TensorRT provider.
+    pub cuda_ep: bool,
+    pub tensorrt_ep: bool,
+}
+
+/// A resolved choice: the provider, and for `auto`, one reason per faster provider not taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    pub provider: ExecutionProvider,
+    pub passed_over: Vec<String>,
+}
+
+impl Choice {
+    /// The log line for `auto`: what it picked and why not the others.
+    pub fn describe(&self) -> String {
+        if self.passed_over.is_empty() {
+            format!("--provider auto: {}", self.provider)
+        } else {
+            format!(
+                "--provider auto: {} ({})",
+                self.provider,
+                self.passed_over.join("; ")
+            )
+        }
+    }
+}
+
+/// Resolves `wanted` against `available` (only `auto` is resolved; the rest stay as asked).
+pub fn choose(wanted: ExecutionProvider, available: &Availability) -> Choice {
+    if wanted != ExecutionProvider::Auto {
+        return Choice {
+            provider: wanted,
+            passed_over: Vec::new(),
+        };
+    }
+    let mut passed_over = Vec::new();
+    let not_in_build = |name: &str| {
+        format!("{name}: not in this ONNX Runtime library (the CPU-only PyPI onnxruntime; onnxruntime-gpu has it)")
+    };
+    for (provider, in_build) in [
+        (ExecutionProvider::TensorRt, available.tensorrt_ep),
+        (ExecutionProvider::Cuda, available.cuda_ep),
+    ] {
+        match (&available.gpu, in_build) {
+            (Some(why), _) => passed_over.push(format!("{provider}: {why}")),
+            (None, false) => passed_over.push(not_in_build(&provider.to_string())),
+            (None, true) => {
+                return Choice {
+                    provider,
+                    passed_over,
+                }
+            }
+        }
+    }
+    Choice {
+        provider: ExecutionProvider::Cpu,
+        passed_over,
+    }
+}
+
+/// `options` with `auto` resolved (and logged, with the reasons); others unchanged.
+pub fn resolve(options: &ClassifierOptions) -> ClassifierOptions {
+    if options.provider != ExecutionProvider::Auto {
+        return *options;
+    }
+    let choice = choose(ExecutionProvider::Auto, &probe());
+    tracing::info!("{}", choice.describe());
+    ClassifierOptions {
+        provider: choice.provider,
+        ..*options
+    }
+}
+
+/// What this machine offers, probed once (the CUDA driver and ONNX Runtime's providers).
+pub fn probe() -> Availability {
+    use ort::ep::ExecutionProvider as _;
+    let report = crate::cuda::probe::probe();
+    // The GPU providers need the driver and a device, not NVRTC (that is the kernels').
+    let gpu = match (&report.driver, report.gpus.is_empty()) {
+        (Err(e), _) => Some(e.to_string()),
+        (Ok(_), true) => Some(crate::cuda::CudaError::NoDevice.to_string()),
+        (Ok(_), false) => None,
+    };
+    let loaded = super::runtime::environment().is_ok();
+    Availability {
+        gpu,
+        cuda_ep: loaded && matches!(ort::ep::CUDA::is_available(), Ok(true)),
+        tensorrt_ep: loaded && matches!(ort::ep::TensorRT::is_available(), Ok(true)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn available(gpu: Option<&str>, cuda_ep: bool, tensorrt_ep: bool) -> Availability {
+        Availability {
+            gpu: gpu.map(str::to_string),
+            cuda_ep,
+            tensorrt_ep,
+        }
+    }
+
+    #[test]
+    fn auto_takes_the_fastest_provider_there_is() {
+        let pick = |a: &Availability| choose(ExecutionProvider::Auto, a).provider;
+        assert_eq!(
+            pick(&available(None, true, true)),
+            ExecutionProvider::TensorRt
+        );
+        assert_eq!(pick(&available(None, true, false)), ExecutionProvider::Cuda);
+        assert_eq!(pick(&available(None, false, false)), ExecutionProvider::Cpu);
+        // Providers in the library are no use without a GPU.
+        assert_eq!(
+            pick(&available(Some("no CUDA driver"), true, true)),
+            ExecutionProvider::Cpu
+        );
+    }
+
+    #[test]
+    fn auto_says_why_it_passed_each_faster_one_over() {
+        let c = choose(ExecutionProvider::Auto, &available(None, true, false));
+        assert_eq!(c.passed_over.len(), 1);
+        assert!(
+            c.passed_over[0].starts_with("tensorrt: not in this ONNX Runtime"),
+            "{c:?}"
+        );
+        let c = choose(
+            ExecutionProvider::Auto,
+            &available(Some("no CUDA driver"), false, false),
+        );
+        assert_eq!(
+            c.describe(),
+            "--provider auto: cpu (tensorrt: no CUDA driver; cuda: no CUDA driver)"
+        );
+    }
+
+    #[test]
+    fn a_provider_asked_for_by_name_is_kept() {
+        let none = available(Some("no CUDA driver"), false, false);
+        for p in [
+            ExecutionProvider::Cpu,
+            ExecutionProvider::Cuda,
+            ExecutionProvider::TensorRt,
+        ] {
+            assert_eq!(
+                choose(p, &none),
+                Choice {
+                    provider: p,
+                    passed_over: vec![]
+                }
+            );
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! `--provider`: `auto` takes the fastest provider this machine has and says why not the
+//! faster ones; a GPU provider asked for by name on a machine without one is one clear error.
+
+#[allow(dead_code)]
+#[path = "common/cli.rs"]
+mod cli;
+
+use std::path::PathBuf;
+
+use cli::{scratch, show, BIN};
+use endoscan::synth::{generate_frame, FrameSpec, Layout};
+
+fn still(dir: &std::path::Path) -> PathBuf {
+    let frame = generate_frame(&FrameSpec {
+        layout: Layout::Tower,
+        width: 640,
+        height: 360,
+        seed: 3,
+        index: 1,
+        lesion: true,
+    })
+    .unwrap();
+    let path = dir.join("still.png");
+    frame.image.save(&path).unwrap();
+    path
+}
+
+fn classify(image: &str, provider: &str) -> std::process::Output {
+    let model = format!("{}/models/demo.onnx", env!("CARGO_MANIFEST_DIR"));
+    std::process::Command::new(BIN)
+        .args([
+            "classify",
+            image,
+            "--model",
+            &model,
+            "--json",
+            "--provider",
+            provider,
+        ])
+        .env("RUST_LOG", "info,ort=warn")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn auto_runs_on_what_there_is_and_says_why() {
+    if std::path::Path::new("/dev/nvidiactl").exists() {
+        eprintln!("a GPU is present: this test is for machines without one");
+        return;
+    }
+    let dir = scratch("provider", "auto");
+    let image = still(&dir);
+    let image = image.to_str().unwrap();
+    let auto = classify(image, "auto");
+    let err = String::from_utf8_lossy(&auto.stderr);
+    assert!(
+        auto.status.success(),
+        "{}",
+        show(&["classify", image], &auto)
+    );
+    assert!(err.contains("--provider auto: cpu (tensorrt: "), "{err}");
+    assert!(err.contains("; cuda: "), "{err}");
+    let cpu = classify(image, "cpu");
+    assert!(cpu.status.success());
+    // The same model on the same provider: the same probabilities.
+    assert_eq!(auto.stdout, cpu.stdout);
+}
+
+#[test]
+fn a_gpu_provider_without_a_gpu_is_one_clear_error() {
+    if std::path::Path::new("/dev/nvidiactl").exists() {
+        return;
+    }
+    let dir = scratch("provider", "named");
+    let image = still(&dir);
+    for provider in ["cuda", "tensorrt"] {
+        let out = classify(image.to_str().unwrap(), provider);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{provider}: {err}");
+        assert!(
+            err.contains(provider) || err.contains("CUDA"),
+            "{provider}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{provider}: {err}");
+    }
+}
