@@ -132,86 +132,74 @@ fn batch_process(conf: &Path, task: u32) -> Option<u32> {
         })
 }
 
-fn synth(dir: &Path, name: &str, extra: &[&str]) -> PathBuf {
-    cli::synth(&dir.join(name), extra)
+/// Options every task and every plain reprocess of the test runs with.
+const OPTIONS: [&str; 3] = ["--no-video", "--checkpoint-ms", "50"];
+
+/// Three videos and an image-sequence study, and the manifest listing them: the studies by id
+/// with their inputs. Task 0 takes rows 0 and 2 (long, stills), task 1 rows 1 and 3.
+fn write_inputs(dir: &Path) -> (PathBuf, Vec<(&'static str, PathBuf)>) {
+    let inputs = dir.join("inputs");
+    let video = |name: &str, seconds: &str, seed: &str| {
+        let extra = ["--images", "0", "--video", seconds, "--seed", seed];
+        cli::synth(&inputs.join(name), &extra).join("video.mp4")
+    };
+    let studies = vec![
+        ("long", video("long", "10", "1")),
+        ("video-a", video("a", "2", "2")),
+        ("stills", {
+            cli::synth(&inputs.join("stills"), &["--images", "10", "--seed", "4"]);
+            inputs.join("stills/images/non-cancer/*.png")
+        }),
+        ("video-b", video("b", "3", "3")),
+    ];
+    let mut text = String::from("study_id,input\n");
+    for (id, input) in &studies {
+        let rel = input.strip_prefix(dir).unwrap().display();
+        text.push_str(&format!("{id},{rel}\n"));
+    }
+    let manifest = dir.join("manifest.csv");
+    std::fs::write(&manifest, text).unwrap();
+    (manifest, studies)
 }
 
-#[test]
-fn a_slurm_array_finishes_every_study_after_a_task_is_killed_and_requeued() {
-    let dir = scratch("batch_slurm", "array");
-    let inputs = dir.join("inputs");
-    let long = synth(
-        &inputs,
-        "long",
-        &["--images", "0", "--video", "10", "--seed", "1"],
-    )
-    .join("video.mp4");
-    let a = synth(
-        &inputs,
-        "a",
-        &["--images", "0", "--video", "2", "--seed", "2"],
-    )
-    .join("video.mp4");
-    let b = synth(
-        &inputs,
-        "b",
-        &["--images", "0", "--video", "3", "--seed", "3"],
-    )
-    .join("video.mp4");
-    synth(&inputs, "stills", &["--images", "10", "--seed", "4"]);
-    let stills = "inputs/stills/images/non-cancer/*.png";
-    let manifest = dir.join("manifest.csv");
-    let rel = |p: &Path| p.strip_prefix(&*dir).unwrap().display().to_string();
-    // Task 0 takes rows 0 and 2 (long, stills), task 1 rows 1 and 3.
-    let text = format!(
-        "study_id,input\nlong,{}\nvideo-a,{}\nstills,{stills}\nvideo-b,{}\n",
-        rel(&long),
-        rel(&a),
-        rel(&b)
-    );
-    std::fs::write(&manifest, text).unwrap();
-    let archive = dir.join("archive");
-    let options = ["--no-video", "--checkpoint-ms", "50"];
-
-    let cluster = Cluster::start();
-    let sbatch_script = Path::new(ROOT).join("pipelines/slurm/batch.sbatch");
+/// Submits `batch.sbatch` as a 2-task array; returns the job id.
+fn submit(cluster: &Cluster, dir: &Path, manifest: &Path, archive: &Path) -> String {
+    let script = Path::new(ROOT).join("pipelines/slurm/batch.sbatch");
     let output = format!("{}/task-%A_%a.log", dir.display());
-    let mut submit = cluster.command("sbatch");
-    submit
+    let out = cluster
+        .command("sbatch")
         .args([
             "--parsable",
             "--array=0-1",
             "--cpus-per-task=1",
             "--mem=400M",
-            "--output",
-            &output,
         ])
+        .args(["--output", &output])
         .arg(format!("--export=ALL,ENDOSCAN={BIN},RUST_LOG=info"))
-        .arg(&sbatch_script)
-        .arg(&manifest)
-        .arg(&archive)
-        .args(options);
-    let out = submit.output().unwrap();
-    assert!(
-        out.status.success(),
-        "sbatch: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let job = String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+        .arg(&script)
+        .arg(manifest)
+        .arg(archive)
+        .args(OPTIONS)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "sbatch: {err}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.trim().split(';').next().unwrap().to_string()
+}
 
-    // Kill task 0 while it scores `long`: once checkpoints are on disk, before it is complete.
+/// Kills task 0's endoscan with SIGKILL while it scores `long` (checkpoints on disk, the study
+/// not finished) and waits until Slurm has marked the task FAILED.
+fn kill_task_0_mid_study(cluster: &Cluster, job: &str, archive: &Path) {
     let checkpoint = archive.join("long/checkpoint.json");
     let deadline = Instant::now() + Duration::from_secs(180);
     let pid = loop {
-        if checkpoint.is_file() {
-            if let Some(pid) = batch_process(&cluster.conf, 0) {
-                break pid;
-            }
+        if let Some(pid) = checkpoint
+            .is_file()
+            .then(|| batch_process(&cluster.conf, 0))
+            .flatten()
+        {
+            break pid;
         }
         assert!(
             Instant::now() < deadline,
@@ -220,27 +208,32 @@ fn a_slurm_array_finishes_every_study_after_a_task_is_killed_and_requeued() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGKILL) }, 0);
-    assert!(
-        !archive.join("long/summary.json").is_file(),
-        "the kill came after the study"
-    );
+    let done = archive.join("long/summary.json");
+    assert!(!done.is_file(), "the kill came after the study");
     let deadline = Instant::now() + Duration::from_secs(60);
-    while cluster.task_state(&job, 0).as_deref() == Some("RUNNING") {
+    while cluster.task_state(job, 0).as_deref() == Some("RUNNING") {
         assert!(
             Instant::now() < deadline,
             "task 0 still running after SIGKILL"
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-    assert_eq!(cluster.task_state(&job, 0).as_deref(), Some("FAILED"));
+    assert_eq!(cluster.task_state(job, 0).as_deref(), Some("FAILED"));
+}
+
+#[test]
+fn a_slurm_array_finishes_every_study_after_a_task_is_killed_and_requeued() {
+    let dir = scratch("batch_slurm", "array");
+    let (manifest, studies) = write_inputs(&dir);
+    let archive = dir.join("archive");
+    let cluster = Cluster::start();
+    let job = submit(&cluster, &dir, &manifest, &archive);
+    kill_task_0_mid_study(&cluster, &job, &archive);
     cluster.run("scontrol", &["requeue", &format!("{job}_0")]);
     cluster.wait_for(&job, Duration::from_secs(600));
     for task in [0, 1] {
-        assert_eq!(
-            cluster.task_state(&job, task).as_deref(),
-            Some("COMPLETED"),
-            "task {task}"
-        );
+        let state = cluster.task_state(&job, task);
+        assert_eq!(state.as_deref(), Some("COMPLETED"), "task {task}");
     }
     let log = std::fs::read_to_string(dir.join(format!("task-{job}_0.log"))).unwrap();
     assert!(log.contains("resuming after"), "{log}");
@@ -248,7 +241,6 @@ fn a_slurm_array_finishes_every_study_after_a_task_is_killed_and_requeued() {
         log.contains("start 2"),
         "the requeued run appends to the log\n{log}"
     );
-
     // The index: every study complete.
     let index = cli::endoscan(&["batch", "index", archive.to_str().unwrap()]);
     assert!(
@@ -257,22 +249,11 @@ fn a_slurm_array_finishes_every_study_after_a_task_is_killed_and_requeued() {
         String::from_utf8_lossy(&index.stderr)
     );
     // Each study as a plain reprocess writes it (one thread, as the tasks ran).
-    for (id, input) in [
-        ("long", long.display().to_string()),
-        ("video-a", a.display().to_string()),
-        ("stills", dir.join(stills).display().to_string()),
-        ("video-b", b.display().to_string()),
-    ] {
+    for (id, input) in &studies {
         let plain = dir.join(format!("plain-{id}"));
-        let mut args = vec![
-            "reprocess",
-            &input,
-            "--out",
-            plain.to_str().unwrap(),
-            "--threads",
-            "1",
-        ];
-        args.extend_from_slice(&options);
+        let (input, out) = (input.to_str().unwrap(), plain.to_str().unwrap());
+        let mut args = vec!["reprocess", input, "--out", out, "--threads", "1"];
+        args.extend_from_slice(&OPTIONS);
         ok(&args);
         let read = |d: &Path| std::fs::read_to_string(d.join("frames.csv")).unwrap();
         assert_eq!(read(&archive.join(id)), read(&plain), "{id}");
