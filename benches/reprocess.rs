@@ -100,6 +100,7 @@ fn model_file(args: &Args) -> anyhow::Result<PathBuf> {
             positive: 0,
             threshold: 0.5,
             weights_sha256: "0".repeat(64),
+            cam_output: None,
         };
         export_onnx(&Weights::random(&args.variant, 2, 1), &meta, &path)?;
     }

@@ -159,6 +159,7 @@ fn resolve(
         positive,
         threshold,
         weights_sha256: sha256.to_string(),
+        cam_output: None,
     })
 }
 

@@ -18,6 +18,7 @@ pub mod export;
 pub mod gst;
 pub mod infer;
 pub mod live;
+pub mod localize;
 pub mod metrics;
 pub mod model;
 pub mod overlay;

@@ -69,6 +69,7 @@ fn meta() -> ModelMetadata {
         positive: 0,
         threshold: 0.5,
         weights_sha256: "0".repeat(64),
+        cam_output: None,
     }
 }
 

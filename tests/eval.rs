@@ -163,6 +163,7 @@ fn red_model(size: usize) -> (RedModel, ModelMetadata) {
         positive: 0,
         threshold: 0.5,
         weights_sha256: "0".repeat(64),
+        cam_output: None,
     };
     (RedModel, meta)
 }

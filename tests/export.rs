@@ -66,6 +66,7 @@ fn meta(variant: Variant, sha256: &str) -> ModelMetadata {
         positive: 0,
         threshold: 0.5,
         weights_sha256: sha256.into(),
+        cam_output: None,
     }
 }
 
@@ -332,4 +333,56 @@ fn r152x4_exports_with_external_data() {
     let (logits, probs, _) = run_onnx(&model, &test_input(1, SIZE, 1), 1, SIZE);
     println!("r152x4: {total} bytes, model file {small}; logits {logits:?} probs {probs:?}");
     assert!(logits.iter().all(|v| v.is_finite()) && (probs[0] + probs[1] - 1.0).abs() < 1e-5);
+}
+
+/// The class-activation map and the logits of `model` on `input`, as ONNX Runtime gives them.
+fn cam_and_logits(
+    model: &Path,
+    input: &[f32],
+    batch: usize,
+    size: usize,
+) -> (Vec<i64>, Vec<f32>, Vec<f32>) {
+    let mut session = support::session(model).unwrap();
+    let x = ort::value::Tensor::from_array(([batch, 3, size, size], input.to_vec())).unwrap();
+    let out = session.run(ort::inputs!["image" => x]).unwrap();
+    let (shape, cam) = out["cam"].try_extract_tensor::<f32>().unwrap();
+    let (_, logits) = out["logits"].try_extract_tensor::<f32>().unwrap();
+    (shape.to_vec(), cam.to_vec(), logits.to_vec())
+}
+
+#[test]
+fn the_activation_map_averages_to_the_logits() {
+    let dir = Scratch::new("export-cam");
+    // (variant, input side, map side ⌈S/32⌉ worked out by hand: 64 → 2, 100 → 4, 96 → 3).
+    for (name, size, side) in [("r14x0.5", 64, 2), ("r14x0.5", 100, 4), ("r26x0.5", 96, 3)] {
+        let variant: Variant = name.parse().unwrap();
+        let weights = Weights::random(&variant, 2, 5);
+        let model = dir.path(&format!("{name}-{size}.onnx"));
+        let meta = ModelMetadata {
+            input_size: size,
+            ..meta(variant, "")
+        };
+        export_onnx(&weights, &meta, &model).unwrap();
+        assert_eq!(
+            support::onnx_metadata(&model, keys::CAM_OUTPUT).as_deref(),
+            Some("cam")
+        );
+        let batch = 2;
+        let input = test_input(batch, size, 7);
+        let (shape, cam, logits) = cam_and_logits(&model, &input, batch, size);
+        assert_eq!(shape, vec![batch as i64, 2, side, side], "{name} @ {size}");
+        let cells = (side * side) as usize;
+        let means: Vec<f32> = cam
+            .chunks(cells)
+            .map(|m| m.iter().map(|&v| f64::from(v)).sum::<f64>() as f32 / cells as f32)
+            .collect();
+        let delta = max_abs_diff(&means, &logits);
+        println!("{name} @ {size}: map means {means:?} vs logits {logits:?}: |Δ| {delta:e}");
+        assert!(delta <= 1e-5, "{name} @ {size}: |Δ| {delta:e}");
+        // The map varies over the image, so the identity is not the trivial one.
+        let first = &cam[..cells];
+        let spread = first.iter().cloned().fold(f32::MIN, f32::max)
+            - first.iter().cloned().fold(f32::MAX, f32::min);
+        assert!(spread > 1e-3, "{name} @ {size}: flat map {first:?}");
+    }
 }

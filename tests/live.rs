@@ -49,6 +49,7 @@ fn slow_model() -> &'static Path {
             positive: 0,
             threshold: 0.5,
             weights_sha256: "0".repeat(64),
+            cam_output: None,
         };
         export_onnx(&Weights::random(&variant, 2, 5), &meta, &partial).unwrap();
         std::fs::rename(&partial, &path).unwrap();

@@ -251,10 +251,10 @@ fn statuses(out: &Path) -> Vec<String> {
     let mut lines = text.lines();
     assert_eq!(
         lines.next(),
-        Some("frame,pts_ms,p_positive,p_smoothed,flagged,status")
+        Some("frame,pts_ms,p_positive,p_smoothed,flagged,status,box_x,box_y,box_w,box_h,peak_x,peak_y")
     );
     lines
-        .map(|l| l.rsplit(',').next().unwrap().to_string())
+        .map(|l| l.split(',').nth(5).unwrap().to_string())
         .collect()
 }
 

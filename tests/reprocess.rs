@@ -32,6 +32,7 @@ fn random_model(path: &Path, input_size: usize, threshold: f32, seed: u64) {
         positive: 0,
         threshold,
         weights_sha256: "0".repeat(64),
+        cam_output: None,
     };
     export_onnx(&Weights::random(&meta.variant, 2, seed), &meta, path).unwrap();
 }
@@ -93,7 +94,7 @@ fn csv_rows(path: &Path) -> Vec<Vec<String>> {
     let mut lines = text.lines();
     assert_eq!(
         lines.next(),
-        Some("frame,pts_ms,p_positive,p_smoothed,flagged,status")
+        Some("frame,pts_ms,p_positive,p_smoothed,flagged,status,box_x,box_y,box_w,box_h,peak_x,peak_y")
     );
     lines
         .map(|l| l.split(',').map(str::to_string).collect())

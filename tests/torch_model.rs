@@ -277,6 +277,7 @@ fn onnx_logits(
         positive: 1,
         threshold: 0.5,
         weights_sha256: String::new(),
+        cam_output: None,
     };
     let path = dir.join(format!("{v}.onnx"));
     endoscan::export::export_onnx(weights, &metadata, &path).unwrap();
@@ -533,4 +534,33 @@ fn train_step_benchmark() {
         tch_times[0] / torch_times[0],
         median(&ratios)
     );
+}
+
+/// The map's spatial mean `[N, classes]` of a `[N, classes, h, w]` map.
+fn map_means(cam: &Tensor) -> Vec<f32> {
+    let means = cam.mean_dim([2i64, 3].as_slice(), false, Kind::Double);
+    Vec::<f64>::try_from(means.flatten(0, -1))
+        .unwrap()
+        .into_iter()
+        .map(|v| v as f32)
+        .collect()
+}
+
+#[test]
+fn the_activation_map_averages_to_the_logits_in_libtorch() {
+    for (name, size, side) in [("r14x0.5", 64, 2), ("r14x0.5", 100, 4), ("r26x0.5", 96, 3)] {
+        let v = variant(name);
+        let weights = Weights::random(&v, 2, 13);
+        let model = BitModel::from_weights(&weights, &v, Device::Cpu).unwrap();
+        let data = images(2, size, 5);
+        let xs = Tensor::from_slice(&data).view([2, 3, size as i64, size as i64]);
+        let cam = tch::no_grad(|| model.net().cam_t(&xs, false)).unwrap();
+        assert_eq!(cam.size(), vec![2, 2, side, side], "{name} @ {size}");
+        let logits = tch_logits(&model, &data, 2, size);
+        let diff = max_abs_diff(&map_means(&cam), &logits);
+        eprintln!("{name} @ {size}: max |mean(cam) − logits| {diff:e}");
+        assert!(diff <= 1e-5, "{name} @ {size}: {diff:e}");
+        let spread = (cam.max() - cam.min()).double_value(&[]);
+        assert!(spread > 1e-3, "{name} @ {size}: flat map");
+    }
 }

@@ -126,6 +126,7 @@ pub fn draw_on(
             alert: status != AiStatus::Off && latest.is_some_and(|r| r.step.alert),
             status,
             age_frames: latest.map_or(0, |r| seq.saturating_sub(r.seq)),
+            finding: latest.and_then(|r| r.finding),
         };
         draw_live(&mut canvas, &view);
     }
@@ -152,6 +153,7 @@ mod tests {
             },
             status: FrameStatus::Ok,
             area: None,
+            finding: None,
             model_ms: 5.0,
         }
     }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use image::RgbImage;
-use ndarray::{s, Array2, ArrayView4, Axis};
+use ndarray::{s, Array2, Array4, ArrayView4, Axis};
 use ort::session::Session;
 use ort::value::{TensorElementType, TensorRef, ValueType};
 
@@ -126,6 +126,20 @@ impl Classifier {
         &mut self,
         input: ArrayView4<'_, f32>,
     ) -> Result<Array2<f32>, InferError> {
+        Ok(self.classify_with_maps(input)?.probs)
+    }
+
+    /// Whether the model has a class-activation map output.
+    pub fn has_maps(&self) -> bool {
+        self.contract.cam.is_some()
+    }
+
+    /// [`Self::classify_batch`], with the class-activation maps `[N, classes, h, w]` when the
+    /// model has them.
+    pub fn classify_with_maps(
+        &mut self,
+        input: ArrayView4<'_, f32>,
+    ) -> Result<Outputs, InferError> {
         let s = self.meta.input_size;
         let (n, c, h, w) = input.dim();
         if (c, h, w) != (3, s, s) {
@@ -134,14 +148,13 @@ impl Classifier {
                 got: format!("{:?}", input.shape()),
             });
         }
-        let classes = self.meta.classes.len();
-        let mut probs = Array2::<f32>::zeros((n, classes));
         let chunk = self.contract.fixed_batch.unwrap_or(n.max(1));
         let input = input.as_standard_layout();
+        let mut parts = Vec::new();
         for start in (0..n).step_by(chunk) {
             let end = (start + chunk).min(n);
             let part = input.slice(s![start..end, .., .., ..]);
-            let rows = if end - start == chunk {
+            let out = if end - start == chunk {
                 self.run(part)?
             } else {
                 // A fixed-batch graph needs exactly `chunk` images: pad with zeros.
@@ -149,16 +162,15 @@ impl Classifier {
                 padded
                     .slice_mut(s![..end - start, .., .., ..])
                     .assign(&part);
-                self.run(padded.view())?
+                self.run(padded.view())?.first(end - start)
             };
-            probs
-                .slice_mut(s![start..end, ..])
-                .assign(&rows.slice(s![..end - start, ..]));
+            parts.push(out);
         }
+        let mut out = Outputs::concat(parts, self.meta.classes.len());
         if self.contract.kind == OutputKind::Logits {
-            softmax::softmax_rows(&mut probs);
+            softmax::softmax_rows(&mut out.probs);
         }
-        Ok(probs)
+        Ok(out)
     }
 
     /// Preprocesses frames of any size and classifies them in batches of `batch`.
@@ -183,8 +195,8 @@ impl Classifier {
         Ok(probs)
     }
 
-    /// One session run on a contiguous batch; returns the output rows as stored.
-    fn run(&mut self, input: ArrayView4<'_, f32>) -> Result<Array2<f32>, InferError> {
+    /// One session run on a contiguous batch; returns the outputs as stored.
+    fn run(&mut self, input: ArrayView4<'_, f32>) -> Result<Outputs, InferError> {
         let run_err = |source: ort::Error| InferError::Run {
             path: self.path.clone(),
             source,
@@ -201,24 +213,73 @@ impl Classifier {
             path: self.path.clone(),
             problem,
         };
-        let value = outputs
-            .get(&self.contract.output)
-            .ok_or_else(|| bad(format!("no '{}' in the results", self.contract.output)))?;
-        let view = value
-            .try_extract_array::<f32>()
-            .map_err(|e| bad(format!("'{}': {e}", self.contract.output)))?;
-        let want = [input.dim().0, self.meta.classes.len()];
-        if view.shape() != want {
-            return Err(bad(format!(
-                "'{}' has shape {:?}, expected {want:?}",
-                self.contract.output,
-                view.shape()
-            )));
-        }
-        Ok(view
+        let read = |name: &str, rank: usize| {
+            let value = outputs
+                .get(name)
+                .ok_or_else(|| bad(format!("no '{name}' in the results")))?;
+            let view = value
+                .try_extract_array::<f32>()
+                .map_err(|e| bad(format!("'{name}': {e}")))?;
+            let (n, classes) = (input.dim().0, self.meta.classes.len());
+            let shape = view.shape();
+            if shape.len() != rank || shape[0] != n || shape[1] != classes {
+                return Err(bad(format!(
+                    "'{name}' has shape {shape:?}, expected [{n}, {classes}{}]",
+                    if rank == 4 { ", h, w" } else { "" }
+                )));
+            }
+            Ok(view.to_owned())
+        };
+        let probs = read(&self.contract.output, 2)?
             .into_dimensionality()
-            .expect("shape checked to be 2-D")
-            .to_owned())
+            .expect("shape checked to be 2-D");
+        let maps = match &self.contract.cam {
+            Some(name) => Some(
+                read(name, 4)?
+                    .into_dimensionality()
+                    .expect("shape checked to be 4-D"),
+            ),
+            None => None,
+        };
+        Ok(Outputs { probs, maps })
+    }
+}
+
+/// What one batch gave: class probabilities `[N, classes]` (logits until the softmax), and
+/// the class-activation maps `[N, classes, h, w]` of a model that has them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outputs {
+    pub probs: Array2<f32>,
+    pub maps: Option<Array4<f32>>,
+}
+
+impl Outputs {
+    /// The first `n` images only (a zero-padded fixed batch).
+    fn first(self, n: usize) -> Self {
+        Self {
+            probs: self.probs.slice(s![..n, ..]).to_owned(),
+            maps: self.maps.map(|m| m.slice(s![..n, .., .., ..]).to_owned()),
+        }
+    }
+
+    /// The parts in order as one batch (`classes` columns when there is none).
+    fn concat(parts: Vec<Self>, classes: usize) -> Self {
+        let mut probs = Array2::<f32>::zeros((0, classes));
+        let mut maps: Option<Array4<f32>> = None;
+        for (i, part) in parts.into_iter().enumerate() {
+            probs
+                .append(Axis(0), part.probs.view())
+                .expect("rows have the class count");
+            maps = match (i, maps, part.maps) {
+                (0, _, m) => m,
+                (_, Some(mut all), Some(m)) => {
+                    all.append(Axis(0), m.view()).expect("maps have one shape");
+                    Some(all)
+                }
+                _ => None,
+            };
+        }
+        Self { probs, maps }
     }
 }
 

@@ -1,6 +1,7 @@
 //! The I/O contract between an endoscan ONNX graph and its metadata: one f32 input
 //! [`INPUT`] `[N, 3, S, S]`, and an f32 output [`OUTPUT_PROBS`] (or else [`OUTPUT_LOGITS`])
-//! `[N, classes]`. Pure checks on names and shapes as ONNX Runtime reports them.
+//! `[N, classes]`; where the metadata declares one, the class-activation map
+//! `[N, classes, h, w]`. Pure checks on names and shapes as ONNX Runtime reports them.
 
 use std::fmt::Write;
 
@@ -33,6 +34,8 @@ pub struct Contract {
     /// Name of the output to read.
     pub output: String,
     pub kind: OutputKind,
+    /// Name of the class-activation map output, when the model has one.
+    pub cam: Option<String>,
 }
 
 /// Checks the graph's ports against the metadata; the error says what differs.
@@ -92,11 +95,33 @@ pub fn check(inputs: &[Port], outputs: &[Port], meta: &ModelMetadata) -> Result<
             meta.classes.join(", ")
         ));
     }
+    let cam = match &meta.cam_output {
+        Some(name) => Some(check_cam(outputs, name, want_out)?),
+        None => None,
+    };
     Ok(Contract {
         fixed_batch,
         output: output.name.clone(),
         kind,
+        cam,
     })
+}
+
+/// The declared class-activation map output must be f32 `[N, classes, h, w]`.
+fn check_cam(outputs: &[Port], name: &str, [batch, classes]: [i64; 2]) -> Result<String, String> {
+    let port = outputs.iter().find(|p| p.name == name).ok_or_else(|| {
+        format!("the metadata declares a class-activation map '{name}' but the graph has no such output")
+    })?;
+    let want = [batch, classes, -1, -1];
+    if !port.is_f32 || !fits(&port.dims, &want) {
+        return Err(format!(
+            "class-activation map '{name}' is {} {}, expected f32 {}",
+            if port.is_f32 { "f32" } else { "non-f32" },
+            dims_text(&port.dims),
+            dims_text(&want)
+        ));
+    }
+    Ok(name.to_string())
 }
 
 /// Whether `dims` has the rank of `want` and agrees wherever both are static (`> 0`).
@@ -125,6 +150,7 @@ pub fn dims_text(dims: &[i64]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::metadata::OUTPUT_CAM;
     use crate::model::Normalization;
 
     fn meta() -> ModelMetadata {
@@ -136,6 +162,7 @@ mod tests {
             positive: 0,
             threshold: 0.5,
             weights_sha256: String::new(),
+            cam_output: None,
         }
     }
 
@@ -176,5 +203,25 @@ mod tests {
         assert!(err.contains("'output'"), "{err}");
         let err = check(&inputs, &[port(OUTPUT_PROBS, &[-1, 3])], &meta()).unwrap_err();
         assert!(err.contains("2 classes"), "{err}");
+    }
+
+    #[test]
+    fn finds_the_declared_map_and_names_a_wrong_one() {
+        let inputs = [port(INPUT, &[-1, 3, 64, 64])];
+        let mut with_cam = meta();
+        with_cam.cam_output = Some(OUTPUT_CAM.into());
+        let good = [
+            port(OUTPUT_PROBS, &[-1, 2]),
+            port(OUTPUT_CAM, &[-1, 2, 2, 2]),
+        ];
+        let c = check(&inputs, &good, &with_cam).unwrap();
+        assert_eq!(c.cam.as_deref(), Some(OUTPUT_CAM));
+        // Undeclared: not used even if present (older metadata).
+        assert_eq!(check(&inputs, &good, &meta()).unwrap().cam, None);
+        let err = check(&inputs, &good[..1], &with_cam).unwrap_err();
+        assert!(err.contains("no such output"), "{err}");
+        let flat = [port(OUTPUT_PROBS, &[-1, 2]), port(OUTPUT_CAM, &[-1, 2])];
+        let err = check(&inputs, &flat, &with_cam).unwrap_err();
+        assert!(err.contains("[?, 2, ?, ?]"), "{err}");
     }
 }

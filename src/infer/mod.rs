@@ -20,7 +20,7 @@ pub mod softmax;
 pub mod stage;
 
 pub use backend_args::{bundled, model_or_bundled, BackendArgs, DEFAULT_MODEL};
-pub use classifier::Classifier;
+pub use classifier::{Classifier, Outputs};
 pub use error::InferError;
 pub use options::{ClassifierOptions, ExecutionProvider, DEFAULT_INTRA_THREADS};
-pub use scorer::Scorer;
+pub use scorer::{Scorer, Scores};

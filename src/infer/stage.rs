@@ -5,7 +5,8 @@ use anyhow::Context;
 use crossbeam_channel::{Receiver, Sender};
 use ndarray::Array4;
 
-use super::Scorer;
+use super::{Scorer, Scores};
+use crate::localize::{locate, Finding};
 use crate::model::Normalization;
 use crate::pipeline::StageHandle;
 use crate::preprocess::{normalize_into, FrameStatus, ModelInput};
@@ -20,6 +21,9 @@ pub struct ScoredFrame {
     pub p: f32,
     /// What became of the frame: only [`FrameStatus::Ok`] frames were scored.
     pub status: FrameStatus,
+    /// Where the model's evidence is, in frame pixels, for models with a class-activation
+    /// map ([`crate::localize`]); shown only while an alert is on.
+    pub finding: Option<Finding>,
 }
 
 impl ScoredFrame {
@@ -93,51 +97,72 @@ pub fn score_batches(
 }
 
 /// Normalizes the images of `pending` into one batch, scores it, and returns every pending
-/// frame's score in order (frames not scored get 0 and keep their status).
+/// frame's score in order (frames not scored get 0 and keep their status), with its finding
+/// where the model has a class-activation map.
 pub fn score_batch(
     scorer: &mut dyn Scorer,
     settings: BatchSettings,
     pending: &[ModelInput],
 ) -> anyhow::Result<Vec<ScoredFrame>> {
     let s = settings.input_size;
-    let images: Vec<&image::RgbImage> = pending.iter().filter_map(|p| p.image.as_ref()).collect();
-    let mut probs = Vec::new();
-    if !images.is_empty() {
-        let mut input = Array4::<f32>::zeros((images.len(), 3, s, s));
+    let scored: Vec<&ModelInput> = pending.iter().filter(|p| p.image.is_some()).collect();
+    let mut scores = Scores::default();
+    if !scored.is_empty() {
+        let mut input = Array4::<f32>::zeros((scored.len(), 3, s, s));
         let flat = input.as_slice_mut().expect("a new array is contiguous");
-        for (img, out) in images.iter().zip(flat.chunks_exact_mut(3 * s * s)) {
-            normalize_into(img, settings.normalization, out)?;
+        for (item, out) in scored.iter().zip(flat.chunks_exact_mut(3 * s * s)) {
+            let image = item.image.as_ref().expect("filtered on the image");
+            normalize_into(image, settings.normalization, out)?;
         }
         let (first, last) = (pending[0].index, pending[pending.len() - 1].index);
-        probs = scorer
-            .score(input.view())
+        scores = scorer
+            .score_with_maps(input.view())
             .with_context(|| format!("scoring frames {first}..={last}"))?;
-        if probs.len() != images.len() {
-            anyhow::bail!(
-                "the model returned {} scores for {} frames",
-                probs.len(),
-                images.len()
-            );
-        }
-        if let Some(bad) = probs.iter().find(|p| !(0.0..=1.0).contains(*p)) {
-            anyhow::bail!("the model returned probability {bad} for a frame near {first}");
-        }
+        check_scores(&scores, scored.len(), first)?;
     }
-    let mut probs = probs.into_iter();
+    let mut probs = scores.p.into_iter();
+    let mut maps = scores.maps.map(Vec::into_iter);
     Ok(pending
         .iter()
         .map(|p| {
-            let prob = match p.image {
-                Some(_) => probs.next().expect("one score per image"),
-                None => 0.0,
+            let (prob, finding) = match p.image {
+                Some(_) => {
+                    let map = maps.as_mut().and_then(Iterator::next);
+                    let finding = map
+                        .zip(p.crop)
+                        .and_then(|(map, crop)| locate(&map, &crop, s));
+                    (probs.next().expect("one score per image"), finding)
+                }
+                None => (0.0, None),
             };
             ScoredFrame {
                 index: p.index,
                 pts_ms: p.pts_ms,
                 p: prob,
                 status: p.status,
+                finding,
             }
             .rounded()
         })
         .collect())
+}
+
+/// One probability in `[0, 1]` (and one map, if any) per image.
+fn check_scores(scores: &Scores, images: usize, first: u64) -> anyhow::Result<()> {
+    if scores.p.len() != images {
+        anyhow::bail!(
+            "the model returned {} scores for {images} frames",
+            scores.p.len()
+        );
+    }
+    if let Some(maps) = scores.maps.as_ref().filter(|m| m.len() != images) {
+        anyhow::bail!(
+            "the model returned {} activation maps for {images} frames",
+            maps.len()
+        );
+    }
+    if let Some(bad) = scores.p.iter().find(|p| !(0.0..=1.0).contains(*p)) {
+        anyhow::bail!("the model returned probability {bad} for a frame near {first}");
+    }
+    Ok(())
 }

@@ -20,6 +20,7 @@ use super::slot::LatestSlot;
 use crate::capture::Frame;
 use crate::infer::stage::{score_batch, BatchSettings};
 use crate::infer::{Classifier, ClassifierOptions, Scorer};
+use crate::localize::Finding;
 use crate::overlay::canvas::{raw_to_rgb, RawLayout};
 use crate::preprocess::stage::model_input;
 use crate::preprocess::{
@@ -54,6 +55,8 @@ pub struct LiveResult {
     pub status: FrameStatus,
     /// The trusted image area of the frame, if any.
     pub area: Option<Arc<ContentArea>>,
+    /// Where the model's evidence is (frame pixels), for models with a class-activation map.
+    pub finding: Option<Finding>,
     /// Wall time of locate + prepare + score.
     pub model_ms: f64,
 }
@@ -258,6 +261,7 @@ fn score_one(
         std::slice::from_ref(&input),
     )?;
     let p = scored.first().map_or(0.0, |s| s.p);
+    let finding = scored.first().and_then(|s| s.finding);
     // White-outs, menus and corrupt frames say nothing about the mucosa: as offline, they are
     // not smoothed, and the alert stays as it was.
     let step = if located.status.is_smoothed() {
@@ -272,6 +276,7 @@ fn score_one(
         step,
         status: located.status,
         area: located.area,
+        finding,
         model_ms: started.elapsed().as_secs_f64() * 1e3,
     })
 }

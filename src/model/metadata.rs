@@ -13,6 +13,17 @@ pub const INPUT: &str = "image";
 pub const OUTPUT_LOGITS: &str = "logits";
 /// Name of the ONNX output holding softmax probabilities `[N, classes]`.
 pub const OUTPUT_PROBS: &str = "probs";
+/// Name of the ONNX output holding the class-activation map `[N, classes, h, w]` (stride
+/// [`CAM_STRIDE`]): the head applied at every location; its spatial mean is `logits`.
+pub const OUTPUT_CAM: &str = "cam";
+/// Input pixels per class-activation map cell (BiT's output stride).
+pub const CAM_STRIDE: usize = 32;
+
+/// Side of the class-activation map of an `input_size` input: each of BiT's five stride-2
+/// steps (root convolution, max-pool, blocks 2–4) maps a side `a` to `⌈a/2⌉`, so `⌈S/32⌉`.
+pub fn cam_side(input_size: usize) -> usize {
+    input_size.div_ceil(CAM_STRIDE)
+}
 
 /// Metadata keys (ONNX `metadata_props`).
 pub mod keys {
@@ -23,6 +34,9 @@ pub mod keys {
     pub const POSITIVE: &str = "endoscan.positive_class";
     pub const THRESHOLD: &str = "endoscan.threshold";
     pub const WEIGHTS_SHA256: &str = "endoscan.weights_sha256";
+    /// Optional: the name of the class-activation map output (models exported before it
+    /// existed lack it and still work, without localization).
+    pub const CAM_OUTPUT: &str = "endoscan.cam_output";
 }
 
 /// Default square input side, as the recipe (384×384).
@@ -93,6 +107,8 @@ pub struct ModelMetadata {
     pub threshold: f32,
     /// SHA-256 (hex) of the weight file the model was exported from.
     pub weights_sha256: String,
+    /// The graph output holding the class-activation map, when the model has one.
+    pub cam_output: Option<String>,
 }
 
 /// A metadata map that lacks a key or holds a bad value.
@@ -124,6 +140,9 @@ impl ModelMetadata {
         map.insert(keys::POSITIVE.into(), self.positive_class().to_string());
         map.insert(keys::THRESHOLD.into(), self.threshold.to_string());
         map.insert(keys::WEIGHTS_SHA256.into(), self.weights_sha256.clone());
+        if let Some(cam) = &self.cam_output {
+            map.insert(keys::CAM_OUTPUT.into(), cam.clone());
+        }
         map
     }
 
@@ -184,6 +203,16 @@ impl ModelMetadata {
                 )
             })?;
         let weights_sha256 = get(keys::WEIGHTS_SHA256)?.clone();
+        let cam_output = match map.get(keys::CAM_OUTPUT) {
+            Some(name) if name.is_empty() => {
+                return Err(bad(
+                    keys::CAM_OUTPUT,
+                    name,
+                    "expected an output name".into(),
+                ))
+            }
+            other => other.cloned(),
+        };
         Ok(Self {
             variant,
             input_size,
@@ -192,6 +221,7 @@ impl ModelMetadata {
             positive,
             threshold,
             weights_sha256,
+            cam_output,
         })
     }
 }
@@ -209,6 +239,7 @@ mod tests {
             positive: 0,
             threshold: 0.42,
             weights_sha256: "ab".repeat(32),
+            cam_output: Some(OUTPUT_CAM.into()),
         }
     }
 
@@ -216,6 +247,10 @@ mod tests {
     fn round_trips_through_a_map() {
         let meta = sample();
         assert_eq!(ModelMetadata::from_map(&meta.to_map()).unwrap(), meta);
+        // A model from before the map: no key, no map.
+        let mut old = meta.to_map();
+        old.remove(keys::CAM_OUTPUT);
+        assert_eq!(ModelMetadata::from_map(&old).unwrap().cam_output, None);
     }
 
     #[test]

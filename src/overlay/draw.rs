@@ -31,6 +31,30 @@ impl Paint for RgbImage {
     }
 }
 
+/// A surface drawn on only within its top-left `width × height` (a frame above its strip).
+pub struct Clipped<'a, P: Paint + ?Sized> {
+    pub inner: &'a mut P,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl<P: Paint + ?Sized> Paint for Clipped<'_, P> {
+    fn size(&self) -> (u32, u32) {
+        let (w, h) = self.inner.size();
+        (w.min(self.width), h.min(self.height))
+    }
+
+    fn fill_rect(&mut self, x0: i64, y0: i64, x1: i64, y1: i64, rgb: [u8; 3]) {
+        let (w, h) = self.size();
+        let (w, h) = (i64::from(w), i64::from(h));
+        let (x0, x1) = (x0.clamp(0, w), x1.clamp(0, w));
+        let (y0, y1) = (y0.clamp(0, h), y1.clamp(0, h));
+        if x0 < x1 && y0 < y1 {
+            self.inner.fill_rect(x0, y0, x1, y1, rgb);
+        }
+    }
+}
+
 /// Fills `[x0, x1) × [y0, y1)`, clipped to the image.
 pub fn fill_rect<P: Paint + ?Sized>(
     img: &mut P,
@@ -55,6 +79,47 @@ pub fn ring<P: Paint + ?Sized>(
     fill_rect(img, x0, y1 - t, x1, y1, colour);
     fill_rect(img, x0, y0, x0 + t, y1, colour);
     fill_rect(img, x1 - t, y0, x1, y1, colour);
+}
+
+/// Outline of a finding's box (frame pixels): a `thickness`-pixel [`super::FINDING`] ring just
+/// outside the box with a 1-pixel dark edge on either side, so it reads on pale and on red
+/// mucosa, and a small cross at the peak. Clipped like every primitive.
+pub fn finding<P: Paint + ?Sized>(img: &mut P, f: &crate::localize::Finding, thickness: i64) {
+    let t = thickness.max(1);
+    let (x0, y0) = (i64::from(f.x), i64::from(f.y));
+    let (x1, y1) = (x0 + i64::from(f.width), y0 + i64::from(f.height));
+    let dark = [0, 0, 0];
+    ring(
+        img,
+        (x0 - t - 2, y0 - t - 2, x1 + t + 2, y1 + t + 2),
+        1,
+        dark,
+    );
+    ring(
+        img,
+        (x0 - t - 1, y0 - t - 1, x1 + t + 1, y1 + t + 1),
+        t,
+        super::FINDING,
+    );
+    ring(img, (x0 - 1, y0 - 1, x1 + 1, y1 + 1), 1, dark);
+    let (px, py) = (i64::from(f.peak_x), i64::from(f.peak_y));
+    let arm = 2 * t + 2;
+    fill_rect(
+        img,
+        px - arm,
+        py - t / 2,
+        px + arm + 1,
+        py + t / 2 + 1,
+        super::FINDING,
+    );
+    fill_rect(
+        img,
+        px - t / 2,
+        py - arm,
+        px + t / 2 + 1,
+        py + arm + 1,
+        super::FINDING,
+    );
 }
 
 /// 3×5 glyphs for digits, `.`, `-`, `%` and `p`; bit 2 is the left column.

@@ -2,7 +2,8 @@
 //!
 //! Input: a [`Canvas`] over the frame and a [`LiveView`] (the image area, the smoothed score,
 //! the threshold, the alert, the AI status and how old the shown result is). Output: the same
-//! frame with a thick [`ALERT`] border around the image area while the alert is on, an "AI"
+//! frame with a thick [`ALERT`] border around the image area while the alert is on (and the
+//! finding's [`super::FINDING`] box, for a model with a class-activation map), an "AI"
 //! status badge top-left, and a small gauge with the threshold marked, the value and the
 //! result's age bottom-left: the corners a round or octagonal image leaves black. Or, with no
 //! signal, a dark frame saying "NO SIGNAL" and "AI OFF". Never fails; everything clips.
@@ -13,6 +14,7 @@
 use super::canvas::Canvas;
 use super::draw;
 use super::{ACTIVE, ALERT, CALM, DEFAULT_BORDER_FRACTION, INACTIVE, STRIP_BG, TRACK, WHITE};
+use crate::localize::Finding;
 use crate::preprocess::ContentArea;
 use crate::synth::font;
 
@@ -67,6 +69,8 @@ pub struct LiveView<'a> {
     pub status: AiStatus,
     /// How many frames old the shown result is (printed small, e.g. "+3").
     pub age_frames: u64,
+    /// Where the model's evidence is (frame pixels): boxed while the alert is on.
+    pub finding: Option<Finding>,
 }
 
 /// Sizes for a frame: the 3×5 digit dot size and the margin from the frame's edge.
@@ -92,6 +96,12 @@ pub fn draw_live(canvas: &mut Canvas, view: &LiveView) {
     let m = Metrics::of(canvas);
     if view.alert && view.status != AiStatus::Off {
         draw_border(canvas, view.area);
+        if let Some(f) = &view.finding {
+            let t = ((canvas.width().min(canvas.height()) as f32 * DEFAULT_BORDER_FRACTION / 2.0)
+                .round() as i64)
+                .max(2);
+            draw::finding(canvas, f, t);
+        }
     }
     draw_status(canvas, m, view.status);
     draw_gauge(canvas, m, view);

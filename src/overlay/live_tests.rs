@@ -37,6 +37,7 @@ fn view(area: Option<&ContentArea>, alert: bool) -> LiveView<'_> {
         alert,
         status: AiStatus::On,
         age_frames: 3,
+        finding: None,
     }
 }
 
@@ -180,4 +181,41 @@ fn nv12_and_rgbx_canvases_take_the_same_overlay() {
     assert_eq!(c.rgb_at(119, 240), Some(ALERT));
     drop(c);
     assert!(px.chunks_exact(4).all(|p| p[3] == 7));
+}
+
+#[test]
+fn the_finding_is_boxed_on_top_while_the_alert_is_on() {
+    let area = square_area();
+    let finding = crate::localize::Finding {
+        x: 200,
+        y: 100,
+        width: 80,
+        height: 60,
+        peak_x: 240,
+        peak_y: 130,
+    };
+    for alert in [true, false] {
+        let mut bytes = grey_rgb();
+        let mut c = rgb_canvas(&mut bytes);
+        let v = LiveView {
+            finding: Some(finding),
+            ..view(Some(&area), alert)
+        };
+        draw_live(&mut c, &v);
+        // Thickness round(480 · 0.015 / 2) = 4: the ring spans x 195..199 left of the box,
+        // between dark edges at 194 and 199.
+        let want = |colour| Some(if alert { colour } else { GREY });
+        assert_eq!(
+            c.rgb_at(197, 130),
+            want(crate::overlay::FINDING),
+            "alert {alert}"
+        );
+        assert_eq!(c.rgb_at(199, 130), want([0, 0, 0]), "alert {alert}");
+        assert_eq!(
+            c.rgb_at(240, 130),
+            want(crate::overlay::FINDING),
+            "peak, alert {alert}"
+        );
+        assert_eq!(c.rgb_at(260, 150), Some(GREY), "inside the box");
+    }
 }

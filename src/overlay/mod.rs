@@ -7,7 +7,9 @@
 //!
 //! * Everything outside the image area is black, so the tower's patient-data panel never
 //!   reaches the export (a frame without a detected area is black entirely).
-//! * A flagged frame gets a thick [`ALERT`] border around the image area.
+//! * A flagged frame gets a thick [`ALERT`] border around the image area and, for a model with
+//!   a class-activation map, a [`FINDING`] box where the model's evidence is
+//!   ([`crate::localize`]), on top of the border.
 //! * The strip holds an "AI active" dot, a gauge of the smoothed probability with the alert
 //!   threshold marked and the value printed, and a timeline of the whole study (peak score
 //!   per column, flagged stretches in [`ALERT`]) with a cursor at the current frame.
@@ -31,6 +33,8 @@ use crate::preprocess::{ContentArea, FrameStatus};
 
 /// Border and flagged-timeline colour: amber, which stands out from pink/red mucosa.
 pub const ALERT: [u8; 3] = [255, 176, 0];
+/// The finding's box: cyan, apart from the amber border and from the mucosa.
+pub const FINDING: [u8; 3] = [0, 230, 255];
 /// Gauge fill below the alert threshold.
 pub const CALM: [u8; 3] = [70, 160, 220];
 /// Strip background.
@@ -75,6 +79,8 @@ pub struct FrameScore {
     pub flagged: bool,
     /// What became of the frame; only `Ok` frames were scored by the model.
     pub status: FrameStatus,
+    /// Where the evidence is (frame pixels); drawn only on flagged frames.
+    pub finding: Option<crate::localize::Finding>,
 }
 
 /// What the strip says instead of a score for a frame the model did not see.
@@ -159,6 +165,14 @@ impl Overlay {
                     ((b.y + b.height) as i64 + t).min(h as i64),
                 );
                 draw::ring(&mut img, outer, t, ALERT);
+                if let Some(f) = &score.finding {
+                    let mut picture = draw::Clipped {
+                        inner: &mut img,
+                        width: w,
+                        height: h,
+                    };
+                    draw::finding(&mut picture, f, (t / 2).max(2));
+                }
             }
         }
         self.draw_strip(&mut img, frame.index, h, score);
@@ -267,6 +281,7 @@ mod tests {
             p: 0.1,
             smoothed: 0.1,
             flagged: false,
+            finding: None,
             status: FrameStatus::Ok,
         };
         let out = overlay.process(&frame, Some(&area), calm);
@@ -298,6 +313,7 @@ mod tests {
             p: 0.9,
             smoothed: 0.9,
             flagged: true,
+            finding: None,
             status: FrameStatus::Ok,
         };
         let out = overlay.process(&frame, Some(&area), hot);
@@ -317,5 +333,39 @@ mod tests {
         assert_eq!(out.get_pixel(0, 32).0, ALERT);
         assert_eq!(out.get_pixel(63, 32).0, ALERT);
         assert_eq!(out.get_pixel(32, 32).0, [200, 100, 90]);
+    }
+
+    #[test]
+    fn the_finding_box_is_drawn_on_flagged_frames_only() {
+        let frame = tower_frame();
+        let area = area_of(&frame);
+        let finding = crate::localize::Finding {
+            x: 30,
+            y: 20,
+            width: 40,
+            height: 30,
+            peak_x: 50,
+            peak_y: 35,
+        };
+        let mut overlay = Overlay::new(Settings::default(), vec![0.9; 10], vec![true; 10]);
+        let score = |flagged| FrameScore {
+            p: 0.9,
+            smoothed: 0.9,
+            flagged,
+            finding: Some(finding),
+            status: FrameStatus::Ok,
+        };
+        let out = overlay.process(&frame, Some(&area), score(true));
+        // A 2-pixel ring just outside the box, between 1-pixel dark edges; the inside keeps
+        // the picture away from the peak's cross.
+        assert_eq!(out.get_pixel(28, 30).0, FINDING);
+        assert_eq!(out.get_pixel(50, 18).0, FINDING);
+        assert_eq!(out.get_pixel(26, 30).0, [0, 0, 0]);
+        assert_eq!(out.get_pixel(29, 30).0, [0, 0, 0]);
+        assert_eq!(out.get_pixel(50, 35).0, FINDING);
+        let disc = [200, 120, 110];
+        assert_eq!(out.get_pixel(35, 45).0, disc);
+        let calm = overlay.process(&frame, Some(&area), score(false));
+        assert_eq!(calm.get_pixel(28, 30).0, disc);
     }
 }

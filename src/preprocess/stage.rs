@@ -5,7 +5,7 @@ use crossbeam_channel::{Receiver, Sender};
 use image::RgbImage;
 
 use super::tracker::{AreaTracker, FrameStatus, Located};
-use super::{PreprocessError, Preprocessor, RgbView};
+use super::{Crop, PreprocessError, Preprocessor, RgbView};
 use crate::capture::Frame;
 use crate::pipeline::StageHandle;
 
@@ -16,6 +16,8 @@ pub struct ModelInput {
     pub pts_ms: f64,
     /// The `S × S` RGB image before normalization; `None` unless the status is `Ok`.
     pub image: Option<RgbImage>,
+    /// The frame square the image shows (to map findings back into the frame).
+    pub crop: Option<Crop>,
     pub status: FrameStatus,
 }
 
@@ -55,18 +57,22 @@ impl Prepare for Preprocessor {
 /// Prepares a located frame; only frames with status `Ok` get an image.
 pub fn model_input(prepare: &dyn Prepare, located: &Located) -> anyhow::Result<ModelInput> {
     let frame = &located.frame;
-    let image = match (&located.area, located.status) {
-        (Some(area), FrameStatus::Ok) => Some(
-            prepare
-                .prepare(frame, area)
-                .map_err(|e| anyhow::anyhow!(e).context(format!("frame {}", frame.index)))?,
+    let (image, crop) = match (&located.area, located.status) {
+        (Some(area), FrameStatus::Ok) => (
+            Some(
+                prepare
+                    .prepare(frame, area)
+                    .map_err(|e| anyhow::anyhow!(e).context(format!("frame {}", frame.index)))?,
+            ),
+            Some(Crop::centred_square(area.bounds())),
         ),
-        _ => None,
+        _ => (None, None),
     };
     Ok(ModelInput {
         index: frame.index,
         pts_ms: frame.pts_ms(),
         image,
+        crop,
         status: located.status,
     })
 }

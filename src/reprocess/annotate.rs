@@ -16,6 +16,7 @@ use image::RgbImage;
 
 use crate::capture::{self, Capture, Frame};
 use crate::infer::stage::ScoredFrame;
+use crate::localize::Finding;
 use crate::overlay::{self, FrameScore, Overlay};
 use crate::pipeline::{first_error, Runner, StageHandle};
 use crate::preprocess::{AreaTracker, ContentArea, Located, Rect, TrackerSettings};
@@ -129,7 +130,8 @@ impl<'j, 'r> Drawer<'j, 'r> {
             );
         };
         if let Some(path) = job.thumbnails.get(&frame.index) {
-            let source = write_thumbnail(&frame, area.as_deref(), path)?;
+            let finding = score.finding.filter(|_| job.smoothed.flagged[i]);
+            let source = write_thumbnail(&frame, area.as_deref(), finding.as_ref(), path)?;
             self.done.thumbnail_sources.insert(frame.index, source);
         }
         if let Some(path) = job.video {
@@ -138,6 +140,7 @@ impl<'j, 'r> Drawer<'j, 'r> {
                 smoothed: job.smoothed.smoothed[i],
                 flagged: job.smoothed.flagged[i],
                 status: score.status,
+                finding: score.finding,
             };
             let img = self.overlay.process(&frame, area.as_deref(), score);
             self.encode(path, img, &frame)?;
@@ -205,9 +208,14 @@ fn draw_all(
     Ok(d.done)
 }
 
-/// The frame's image area (masked, bounding box) scaled to at most [`THUMBNAIL_SIDE`], as PNG;
-/// returns the frame rectangle the thumbnail shows.
-fn write_thumbnail(frame: &Frame, area: Option<&ContentArea>, path: &Path) -> anyhow::Result<Rect> {
+/// The frame's image area (masked, bounding box) scaled to at most [`THUMBNAIL_SIDE`], with the
+/// finding's box drawn, as PNG; returns the frame rectangle the thumbnail shows.
+fn write_thumbnail(
+    frame: &Frame,
+    area: Option<&ContentArea>,
+    finding: Option<&Finding>,
+    path: &Path,
+) -> anyhow::Result<Rect> {
     let img = masked_area(frame, area);
     let (w, h) = img.dimensions();
     let scale = (THUMBNAIL_SIDE as f64 / w.max(h) as f64).min(1.0);
@@ -215,7 +223,13 @@ fn write_thumbnail(frame: &Frame, area: Option<&ContentArea>, path: &Path) -> an
         ((w as f64 * scale).round() as u32).max(1),
         ((h as f64 * scale).round() as u32).max(1),
     );
-    let thumb = image::imageops::resize(&img, tw, th, image::imageops::FilterType::Triangle);
+    let mut thumb = image::imageops::resize(&img, tw, th, image::imageops::FilterType::Triangle);
+    let bounds = area
+        .filter(|a| a.frame_size() == (frame.width as usize, frame.height as usize))
+        .map(|a| a.bounds());
+    if let (Some(f), Some(b)) = (finding, bounds) {
+        draw_scaled_finding(&mut thumb, f, b, scale);
+    }
     thumb
         .save_with_format(path, image::ImageFormat::Png)
         .with_context(|| format!("{}: cannot write thumbnail", path.display()))?;
@@ -228,6 +242,22 @@ fn write_thumbnail(frame: &Frame, area: Option<&ContentArea>, path: &Path) -> an
         width: 0,
         height: 0,
     }))
+}
+
+/// Draws `f` (frame pixels) on a thumbnail of the frame rectangle `b` scaled by `scale`.
+fn draw_scaled_finding(thumb: &mut RgbImage, f: &Finding, b: Rect, scale: f64) {
+    let at = |v: u32, origin: usize| ((f64::from(v) - origin as f64) * scale).round().max(0.0);
+    let (x0, y0) = (at(f.x, b.x), at(f.y, b.y));
+    let (x1, y1) = (at(f.x + f.width, b.x), at(f.y + f.height, b.y));
+    let scaled = Finding {
+        x: x0 as u32,
+        y: y0 as u32,
+        width: ((x1 - x0) as u32).max(1),
+        height: ((y1 - y0) as u32).max(1),
+        peak_x: at(f.peak_x, b.x) as u32,
+        peak_y: at(f.peak_y, b.y) as u32,
+    };
+    overlay::draw::finding(thumb, &scaled, 2);
 }
 
 /// The area's bounding box with everything outside the area black; black frame without area.

@@ -1,6 +1,7 @@
 //! Scores on disk while a study runs, and the checkpoint that `--resume` continues from.
 //!
-//! `scores.csv` (`frame,pts_ms,p_positive,status`) gets one row per scored frame, appended
+//! `scores.csv` (`frame,pts_ms,p_positive,status` and the finding's columns,
+//! [`crate::localize::columns`]) gets one row per scored frame, appended
 //! a batch at a time and synced; then `checkpoint.json` is replaced atomically with the number
 //! of rows that are safely on disk and what they were computed from (input, model, batch,
 //! preprocessing). On `--resume` the checkpoint must match the new run exactly; rows past the
@@ -18,13 +19,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::infer::stage::ScoredFrame;
 pub use crate::infer::stage::{round_ms, round_p};
+use crate::localize::columns;
 use crate::preprocess::FrameStatus;
 
 pub const SCORES_FILE: &str = "scores.csv";
 pub const CHECKPOINT_FILE: &str = "checkpoint.json";
-const SCORES_HEADER: &str = "frame,pts_ms,p_positive,status";
-/// Version of the checkpoint format (2: the status column).
-const CHECKPOINT_VERSION: u32 = 2;
+const SCORES_HEADER: &str = "frame,pts_ms,p_positive,status,box_x,box_y,box_w,box_h,peak_x,peak_y";
+/// Version of the checkpoint format (2: the status column; 3: the finding's columns).
+const CHECKPOINT_VERSION: u32 = 3;
 
 /// What the scores were computed from; a resumed run must match every field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -156,11 +158,12 @@ impl ScoreLog {
             }
             writeln!(
                 self.out,
-                "{},{:.3},{:.6},{}",
+                "{},{:.3},{:.6},{},{}",
                 r.index,
                 r.pts_ms,
                 r.p,
-                r.status.name()
+                r.status.name(),
+                columns::format(r.finding.as_ref())
             )
             .with_context(|| format!("{}: cannot write", path.display()))?;
             self.rows += 1;
@@ -252,8 +255,8 @@ pub fn read_scores<R: BufRead>(reader: R, want: u64) -> anyhow::Result<Vec<Score
 
 fn parse_row(line: &str) -> anyhow::Result<ScoredFrame> {
     let f: Vec<&str> = line.split(',').collect();
-    if f.len() != 4 {
-        bail!("expected 4 fields");
+    if f.len() != 4 + columns::FIELDS {
+        bail!("expected {} fields", 4 + columns::FIELDS);
     }
     let p: f32 = f[2].parse()?;
     if !(0.0..=1.0).contains(&p) {
@@ -265,6 +268,7 @@ fn parse_row(line: &str) -> anyhow::Result<ScoredFrame> {
         p,
         status: FrameStatus::parse(f[3])
             .with_context(|| format!("status '{}' is not a frame status", f[3]))?,
+        finding: columns::parse(&f[4..])?,
     })
 }
 
@@ -278,6 +282,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::localize::Finding;
 
     fn identity() -> Identity {
         Identity {
@@ -306,6 +311,14 @@ mod tests {
             } else {
                 FrameStatus::Corrupt
             },
+            finding: (i % 3 == 0).then_some(Finding {
+                x: 5,
+                y: 6,
+                width: 70,
+                height: 80,
+                peak_x: 40,
+                peak_y: 50,
+            }),
         }
     }
 
@@ -321,6 +334,7 @@ mod tests {
         let (mut log, rows) = ScoreLog::resume(&dir, identity()).unwrap().unwrap();
         assert_eq!(rows.len(), 4);
         assert_eq!(rows[3], row(3).rounded());
+        assert!(rows[3].finding.is_some() && rows[2].finding.is_none());
         assert_eq!(log.rows(), 4);
         assert!(log.append(&[row(5)]).is_err(), "continuity is checked");
         log.append(&[row(4)]).unwrap();
@@ -348,14 +362,17 @@ mod tests {
 
     #[test]
     fn damaged_scores_are_reported_with_the_line() {
-        let text = "frame,pts_ms,p_positive,status\n0,0.000,0.5,ok\n1,33.333,x,ok\n";
+        let h = SCORES_HEADER;
+        let text = format!("{h}\n0,0.000,0.5,ok,,,,,,\n1,33.333,x,ok,,,,,,\n");
         let err = format!("{:#}", read_scores(text.as_bytes(), 2).unwrap_err());
         assert!(err.contains("line 3"), "{err}");
-        let short = "frame,pts_ms,p_positive,status\n0,0.000,0.5,ok\n";
-        let bad = "frame,pts_ms,p_positive,status\n0,0.000,0.5,fine\n";
+        let short = format!("{h}\n0,0.000,0.5,ok,,,,,,\n");
+        let bad = format!("{h}\n0,0.000,0.5,fine,,,,,,\n");
         let err = format!("{:#}", read_scores(bad.as_bytes(), 1).unwrap_err());
         assert!(err.contains("'fine'"), "{err}");
         assert!(read_scores(short.as_bytes(), 2).is_err());
+        let old = "frame,pts_ms,p_positive,status\n0,0.000,0.5,ok\n";
+        assert!(read_scores(old.as_bytes(), 1).is_err());
         assert_eq!(read_scores(short.as_bytes(), 1).unwrap().len(), 1);
     }
 

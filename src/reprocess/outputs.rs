@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::checkpoint::write_atomic;
 use crate::infer::stage::ScoredFrame;
+use crate::localize::{columns, Finding};
 use crate::smooth::{Segment, Smoothed};
 
 pub const FRAMES_FILE: &str = "frames.csv";
@@ -17,16 +18,23 @@ pub const REPORT_FILE: &str = "report.html";
 pub const VIDEO_FILE: &str = "annotated.mp4";
 pub const THUMBNAIL_DIR: &str = "thumbnails";
 
-/// Writes `frames.csv` (`frame,pts_ms,p_positive,p_smoothed,flagged,status`, one row per
-/// frame; `p_positive` and `p_smoothed` are empty for frames the model did not score and
-/// smoothing left out); returns the rows written.
+/// Writes `frames.csv` (`frame,pts_ms,p_positive,p_smoothed,flagged,status` and the
+/// finding's `box_x,box_y,box_w,box_h,peak_x,peak_y`, one row per frame; `p_positive` and
+/// `p_smoothed` are empty for frames the model did not score and smoothing left out, the
+/// finding for frames not flagged, as it is shown only while an alert is on); returns the rows
+/// written.
 pub fn write_frames_csv(
     path: &Path,
     scores: &[ScoredFrame],
     smoothed: &Smoothed,
 ) -> anyhow::Result<u64> {
     let mut text = Vec::with_capacity(48 * (scores.len() + 1));
-    writeln!(text, "frame,pts_ms,p_positive,p_smoothed,flagged,status").expect("writing to memory");
+    writeln!(
+        text,
+        "frame,pts_ms,p_positive,p_smoothed,flagged,status,{}",
+        columns::HEADER
+    )
+    .expect("writing to memory");
     for (i, s) in scores.iter().enumerate() {
         let (p, p_smoothed) = if s.status.is_smoothed() {
             (
@@ -36,13 +44,15 @@ pub fn write_frames_csv(
         } else {
             (String::new(), String::new())
         };
+        let flagged = smoothed.flagged[i];
         writeln!(
             text,
-            "{},{:.3},{p},{p_smoothed},{},{}",
+            "{},{:.3},{p},{p_smoothed},{},{},{}",
             s.index,
             s.pts_ms,
-            u8::from(smoothed.flagged[i]),
-            s.status.name()
+            u8::from(flagged),
+            s.status.name(),
+            columns::format(s.finding.as_ref().filter(|_| flagged))
         )
         .expect("writing to memory");
     }
@@ -60,6 +70,9 @@ pub struct SegmentRecord {
     pub thumbnail: Option<String>,
     /// The frame rectangle the thumbnail shows, scaled down (for `endoscan check-masking`).
     pub thumbnail_source: Option<crate::preprocess::Rect>,
+    /// Where the model's evidence is on the representative frame (frame pixels), for models
+    /// with a class-activation map.
+    pub finding: Option<Finding>,
 }
 
 /// `segments.json`.

@@ -183,6 +183,10 @@ impl<'a> StudyRun<'a> {
                 segment: seg.clone(),
                 thumbnail: None,
                 thumbnail_source: None,
+                finding: self
+                    .rows
+                    .get(seg.representative_frame as usize)
+                    .and_then(|r| r.finding),
             })
             .collect();
         Ok(smoothed)

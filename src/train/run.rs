@@ -113,6 +113,7 @@ fn metadata(config: &TrainConfig, normalization: Normalization, positive: usize)
         positive,
         threshold: crate::model::metadata::DEFAULT_THRESHOLD,
         weights_sha256: String::new(),
+        cam_output: None,
     }
 }
 

@@ -10,7 +10,7 @@ use super::fold;
 use super::proto::{Attribute, Data, Node, TensorProto};
 use super::OnnxError;
 use crate::model::layout::{self, UnitSpec, HEAD_BIAS, HEAD_KERNEL, ROOT_KERNEL, ROOT_KERNEL_SIZE};
-use crate::model::metadata::{OUTPUT_LOGITS, OUTPUT_PROBS};
+use crate::model::metadata::{OUTPUT_CAM, OUTPUT_LOGITS, OUTPUT_PROBS};
 use crate::model::variant::{Variant, GROUPS};
 use crate::model::weights::{Tensor, Weights};
 
@@ -31,8 +31,12 @@ pub(crate) struct GraphBuilder<'w> {
 }
 
 impl<'w> GraphBuilder<'w> {
-    /// Builds the whole forward from `input` to the `logits` and `probs` outputs.
+    /// Builds the whole forward from `input` to the `logits`, `probs` and `cam` outputs.
     /// The weights must already match `variant` (see [`Weights::check`]).
+    ///
+    /// `cam` is the head's 1×1 convolution applied to the feature map before the pool: pool
+    /// and convolution are both linear, so its spatial mean is `logits` (a branch of its own,
+    /// not the source of `logits`, so that the identity is a check on the export).
     pub fn bit(weights: &'w Weights, variant: &Variant, input: &str) -> Result<Self, OnnxError> {
         let mut g = Self {
             weights,
@@ -54,15 +58,22 @@ impl<'w> GraphBuilder<'w> {
         for unit in layout::units(variant) {
             x = g.unit(&x, &unit)?;
         }
-        let x = g.group_norm_relu(&x, layout::PREFIX)?;
+        let features = g.group_norm_relu(&x, layout::PREFIX)?;
         let x = g.node(
             "GlobalAveragePool",
             "resnet/global_avg_pool",
-            &[&x],
+            &[&features],
             Vec::new(),
         );
         g.head_kernel()?;
         g.vector(HEAD_BIAS, &[])?;
+        g.node_to(
+            "Conv",
+            "resnet/head/cam",
+            &[&features, HEAD_KERNEL, HEAD_BIAS],
+            OUTPUT_CAM,
+            vec![Attribute::Ints("kernel_shape", vec![1, 1])],
+        );
         let x = g.node(
             "Conv",
             "resnet/head/conv2d",

@@ -2,7 +2,8 @@
 //! ([`fold`]) and a minimal protobuf encoder ([`proto`]).
 //!
 //! Input [`INPUT`] `[batch, 3, S, S]` f32 (dynamic batch); outputs [`OUTPUT_LOGITS`] and
-//! [`OUTPUT_PROBS`] `[batch, classes]`. Opset 17, IR version 8. Weight standardization is
+//! [`OUTPUT_PROBS`] `[batch, classes]`, and the class-activation map [`OUTPUT_CAM`]
+//! `[batch, classes, ⌈S/32⌉, ⌈S/32⌉]` (declared in the metadata). Opset 17, IR version 8. Weight standardization is
 //! folded into the convolution initializers, which keep the checkpoint names; the model's
 //! [`ModelMetadata`] is stored as `metadata_props`. Files are written atomically.
 
@@ -14,7 +15,9 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use super::metadata::{MetadataError, ModelMetadata, INPUT, OUTPUT_LOGITS, OUTPUT_PROBS};
+use super::metadata::{
+    cam_side, MetadataError, ModelMetadata, INPUT, OUTPUT_CAM, OUTPUT_LOGITS, OUTPUT_PROBS,
+};
 use super::weights::{Weights, WeightsError};
 use crate::util::atomic;
 use proto::{DataType, Dim, Message, Model, OpsetId, Sink, ValueInfo, Writer};
@@ -57,6 +60,10 @@ impl From<MetadataError> for OnnxError {
 
 /// Checks `meta` and the weights against each other and builds the model message.
 fn build<'w>(weights: &'w Weights, meta: &ModelMetadata) -> Result<Model<'w>, OnnxError> {
+    let meta = &ModelMetadata {
+        cam_output: Some(OUTPUT_CAM.to_string()),
+        ..meta.clone()
+    };
     let classes = meta.classes.len();
     if meta.positive >= classes {
         return Err(OnnxError::Metadata(format!(
@@ -98,7 +105,20 @@ fn build<'w>(weights: &'w Weights, meta: &ModelMetadata) -> Result<Model<'w>, On
                 elem_type: DataType::Float,
                 dims: vec![batch(), Dim::Value(3), Dim::Value(size), Dim::Value(size)],
             }],
-            outputs: vec![output(OUTPUT_LOGITS), output(OUTPUT_PROBS)],
+            outputs: vec![
+                output(OUTPUT_LOGITS),
+                output(OUTPUT_PROBS),
+                ValueInfo {
+                    name: OUTPUT_CAM.to_string(),
+                    elem_type: DataType::Float,
+                    dims: vec![
+                        batch(),
+                        Dim::Value(classes as i64),
+                        Dim::Value(cam_side(meta.input_size) as i64),
+                        Dim::Value(cam_side(meta.input_size) as i64),
+                    ],
+                },
+            ],
         },
         metadata: meta.to_map().into_iter().collect(),
     })
@@ -229,6 +249,7 @@ mod tests {
             positive: 0,
             threshold: 0.5,
             weights_sha256: String::new(),
+            cam_output: None,
         }
     }
 
@@ -237,8 +258,9 @@ mod tests {
         let variant: Variant = "r14x0.5".parse().unwrap();
         let weights = Weights::random(&variant, 2, 1);
         let model = build(&weights, &meta(variant)).unwrap();
-        // 13 GroupNorms × 7 nodes, 17 convs, root pad + pool, 4 adds, pool, head, flatten, softmax.
-        assert_eq!(model.graph.nodes.len(), 13 * 7 + 17 + 2 + 4 + 4);
+        // 13 GroupNorms × 7 nodes, 17 convs, root pad + pool, 4 adds, pool, head, cam,
+        // flatten, softmax.
+        assert_eq!(model.graph.nodes.len(), 13 * 7 + 17 + 2 + 4 + 5);
         let outputs: std::collections::BTreeSet<_> = model
             .graph
             .nodes

@@ -194,6 +194,28 @@ impl BitResNet {
     /// Pooled pre-head features `[N, features]` (after the final GroupNorm and ReLU): what the
     /// head sees, so local fine-tuning can compute them once and cache them.
     pub fn features_t(&self, xs: &Tensor, train: bool) -> Result<Tensor, TorchModelError> {
+        let ys = self.feature_map_t(xs, train)?;
+        Ok(ys.f_mean_dim([2i64, 3].as_slice(), false, None::<Kind>)?)
+    }
+
+    /// The class-activation map `[N, classes, ⌈H/32⌉, ⌈W/32⌉]`: the head's 1×1 convolution at
+    /// every location of the feature map, before the pool. Its spatial mean is the logits
+    /// (the exported model's `cam` output).
+    pub fn cam_t(&self, xs: &Tensor, train: bool) -> Result<Tensor, TorchModelError> {
+        let ys = self.feature_map_t(xs, train)?;
+        self.check_kind(&ys)?;
+        Ok(ys.f_conv2d(
+            &self.head.kernel,
+            Some(&self.head.bias),
+            [1i64, 1],
+            [0i64, 0],
+            [1i64, 1],
+            1,
+        )?)
+    }
+
+    /// The feature map `[N, features, h, w]` after the final GroupNorm and ReLU.
+    fn feature_map_t(&self, xs: &Tensor, train: bool) -> Result<Tensor, TorchModelError> {
         let _ = train;
         self.check_input(xs)?;
         let ys = self.root_block.forward(xs)?;
@@ -208,8 +230,7 @@ impl BitResNet {
         for unit in &self.units {
             ys = unit.forward(&ys)?;
         }
-        let ys = self.group_norm.forward_relu(&ys)?;
-        Ok(ys.f_mean_dim([2i64, 3].as_slice(), false, None::<Kind>)?)
+        Ok(self.group_norm.forward_relu(&ys)?)
     }
 
     /// Logits `[N, classes]` of pooled features `[N, features]` from [`Self::features_t`].
