@@ -3,7 +3,8 @@
 //! Images (PNG, JPEG or PPM, recognized by content) go through the shared
 //! [`crate::preprocess`] and are classified in batches by [`Classifier`]. Output goes to stdout:
 //! a table, or with `--json` an array `[{"path": …, "probs": {class: p, …}}, …]` in the order
-//! given. An image that cannot be read or has no image area is reported on stderr, naming it,
+//! given; a flagged image of a model with a class-activation map also gets its `finding` (box
+//! and peak in image pixels, [`crate::localize`]). An image that cannot be read or has no image area is reported on stderr, naming it,
 //! and skipped: the others are still classified and printed, and the exit status is non-zero.
 //! A model that cannot be loaded, or a failed inference, stops everything before any output.
 
@@ -13,11 +14,13 @@ use std::time::Duration;
 
 use anyhow::bail;
 use image::RgbImage;
+use ndarray::{ArrayView3, Axis};
 
 use crate::capture::Frame;
 use crate::infer::{model_or_bundled, BackendArgs, Classifier};
+use crate::localize::{locate, EvidenceMap, Finding};
 use crate::preprocess::{
-    normalize_batch, read_rgb, AreaTracker, FrameStatus, Located, Prepare, Preprocessor,
+    normalize_batch, read_rgb, AreaTracker, Crop, FrameStatus, Located, Prepare, Preprocessor,
     TrackerSettings,
 };
 
@@ -55,6 +58,9 @@ pub struct Classified {
     pub path: PathBuf,
     /// Probabilities in the model's class order.
     pub probs: Vec<f32>,
+    /// Where the evidence is (image pixels), for a flagged image of a model with a
+    /// class-activation map.
+    pub finding: Option<Finding>,
 }
 
 /// Top-level entry point of `endoscan classify`.
@@ -92,11 +98,13 @@ pub fn classify_paths(
     for group in paths.chunks(batch.max(1)) {
         let mut ok_paths = Vec::with_capacity(group.len());
         let mut images = Vec::with_capacity(group.len());
+        let mut crops = Vec::with_capacity(group.len());
         for path in group {
             match prepare(&pre, path) {
-                Ok(image) => {
+                Ok((image, crop)) => {
                     ok_paths.push(path);
                     images.push(image);
+                    crops.push(crop);
                 }
                 Err(e) => {
                     eprintln!("error: {e:#}");
@@ -109,24 +117,36 @@ pub fn classify_paths(
         }
         let squares: Vec<&RgbImage> = images.iter().collect();
         let input = normalize_batch(&squares, pre.normalization())?;
-        let probs = classifier.classify_batch(input.view())?;
-        results.extend(
-            ok_paths
-                .into_iter()
-                .zip(probs.rows())
-                .map(|(path, row)| Classified {
-                    path: path.clone(),
-                    probs: row.to_vec(),
-                }),
-        );
+        let out = classifier.classify_with_maps(input.view())?;
+        for (i, (path, crop)) in ok_paths.into_iter().zip(&crops).enumerate() {
+            let probs = out.probs.row(i).to_vec();
+            let finding = match &out.maps {
+                Some(maps) if classifier.is_positive(&probs) => {
+                    finding_of(maps.index_axis(Axis(0), i), classifier, crop)
+                }
+                _ => None,
+            };
+            results.push(Classified {
+                path: path.clone(),
+                probs,
+                finding,
+            });
+        }
     }
     Ok((results, failed))
 }
 
+/// The finding of one image's class-activation map `[classes, h, w]`.
+fn finding_of(cam: ArrayView3<'_, f32>, classifier: &Classifier, crop: &Crop) -> Option<Finding> {
+    let meta = classifier.metadata();
+    EvidenceMap::from_cam(cam, meta.positive).and_then(|m| locate(&m, crop, meta.input_size))
+}
+
 /// Reads and prepares one image through the same fail-closed area tracker as video (each
 /// still is its own evidence): a damaged file, a white-out or uniform fill, or an image without
-/// an endoscopic image area is an error naming the file, never a score.
-fn prepare(pre: &Preprocessor, path: &Path) -> anyhow::Result<RgbImage> {
+/// an endoscopic image area is an error naming the file, never a score. Returns the model input
+/// and the square of the image it shows.
+fn prepare(pre: &Preprocessor, path: &Path) -> anyhow::Result<(RgbImage, Crop)> {
     let image = read_rgb(path)?;
     let mut tracker = AreaTracker::new(TrackerSettings::still(*pre.area_settings()));
     let mut located = tracker.push(Frame::from_rgb_image(0, Duration::ZERO, image));
@@ -151,7 +171,8 @@ fn prepare(pre: &Preprocessor, path: &Path) -> anyhow::Result<RgbImage> {
             }
         );
     };
-    Ok(Prepare::prepare(pre, &frame, &area)?)
+    let crop = Crop::centred_square(area.bounds());
+    Ok((Prepare::prepare(pre, &frame, &area)?, crop))
 }
 
 /// A probability as JSON: the shortest decimal that reads back as the same f32.
@@ -177,7 +198,12 @@ fn write_json(
                 .zip(&r.probs)
                 .map(|(c, &p)| (c.clone(), json_number(p)))
                 .collect();
-            serde_json::json!({ "path": r.path.display().to_string(), "probs": probs })
+            let mut item =
+                serde_json::json!({ "path": r.path.display().to_string(), "probs": probs });
+            if let Some(f) = &r.finding {
+                item["finding"] = serde_json::json!(f);
+            }
+            item
         })
         .collect();
     serde_json::to_writer_pretty(&mut *out, &items)?;
@@ -217,15 +243,19 @@ fn write_table(
         for (p, w) in r.probs.iter().zip(&widths) {
             write!(out, "  {p:>w$.4}")?;
         }
-        writeln!(
-            out,
-            "  {}",
-            if classifier.is_positive(&r.probs) {
-                "yes"
-            } else {
-                "no"
-            }
-        )?;
+        let flagged = if classifier.is_positive(&r.probs) {
+            "yes"
+        } else {
+            "no"
+        };
+        match &r.finding {
+            Some(f) => writeln!(
+                out,
+                "  {flagged}, box {}x{} at {},{}",
+                f.width, f.height, f.x, f.y
+            )?,
+            None => writeln!(out, "  {flagged}")?,
+        }
     }
     Ok(())
 }

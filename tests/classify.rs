@@ -426,3 +426,51 @@ fn cli_fails_cleanly_on_bad_models_and_arguments() {
         "{err}"
     );
 }
+
+/// The model with `threshold` in its metadata (0: every image flagged).
+fn model_with_threshold(name: &str, threshold: f32) -> PathBuf {
+    let meta = ModelMetadata {
+        threshold,
+        ..meta()
+    };
+    let weights = Weights::random(&meta.variant, meta.classes.len(), 11);
+    let path = dir().join(name);
+    export_onnx(&weights, &meta, &path).unwrap();
+    path
+}
+
+fn classify_json(model: &Path, image: &Path) -> serde_json::Value {
+    let out = endoscan(&[
+        "classify",
+        "--json",
+        "--model",
+        model.to_str().unwrap(),
+        image.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn flagged_images_get_a_finding_and_old_models_none() {
+    let image = dir().join("finding.png");
+    tower(2).save(&image).unwrap();
+    let every = model_with_threshold("flag-all.onnx", 0.0);
+    let json = classify_json(&every, &image);
+    let f = &json[0]["finding"];
+    let v = |k: &str| f[k].as_u64().unwrap_or_else(|| panic!("{k} in {json}"));
+    let (x, y, w, h) = (v("x"), v("y"), v("width"), v("height"));
+    assert!(w > 0 && h > 0 && x + w <= 640 && y + h <= 360, "{f}");
+    assert!((x..x + w).contains(&v("peak_x")) && (y..y + h).contains(&v("peak_y")), "{f}");
+    // The box lies in the image area, right of the patient panel (the left third).
+    assert!(x >= 640 / 3, "{f}");
+    // Not flagged: no finding.
+    let none = model_with_threshold("flag-none.onnx", 1.0);
+    assert!(classify_json(&none, &image)[0].get("finding").is_none());
+    // A model from before the map (metadata without the key) scores the same, with no box.
+    let old = patched_model("old.onnx", b"endoscan.cam_output", b"endoscan.cam_outpux");
+    let old_json = classify_json(&old, &image);
+    let current = classify_json(model(), &image);
+    assert_eq!(old_json[0]["probs"], current[0]["probs"]);
+    assert!(old_json[0].get("finding").is_none());
+}

@@ -11,6 +11,7 @@ mod map;
 pub mod rule;
 #[cfg(test)]
 mod rule_tests;
+pub mod tally;
 
 pub use map::EvidenceMap;
 pub use rule::{locate, Finding};

@@ -311,7 +311,7 @@ mod tests {
             } else {
                 FrameStatus::Corrupt
             },
-            finding: (i % 3 == 0).then_some(Finding {
+            finding: i.is_multiple_of(3).then_some(Finding {
                 x: 5,
                 y: 6,
                 width: 70,
