@@ -461,7 +461,10 @@ fn flagged_images_get_a_finding_and_old_models_none() {
     let v = |k: &str| f[k].as_u64().unwrap_or_else(|| panic!("{k} in {json}"));
     let (x, y, w, h) = (v("x"), v("y"), v("width"), v("height"));
     assert!(w > 0 && h > 0 && x + w <= 640 && y + h <= 360, "{f}");
-    assert!((x..x + w).contains(&v("peak_x")) && (y..y + h).contains(&v("peak_y")), "{f}");
+    assert!(
+        (x..x + w).contains(&v("peak_x")) && (y..y + h).contains(&v("peak_y")),
+        "{f}"
+    );
     // The box lies in the image area, right of the patient panel (the left third).
     assert!(x >= 640 / 3, "{f}");
     // Not flagged: no finding.

@@ -1,33 +1,46 @@
 //! `report.html`: one self-contained page (inline CSS, inline SVG plot, base64 thumbnails, no
-//! scripts, no network) that a clinician can open from a USB stick or attach to a record.
+//! network) that a clinician can open from a USB stick or attach to a record. When pass 2 wrote
+//! `annotated.mp4`, the page plays it from beside itself (a relative link: copy the folder, not
+//! the page alone), and one small inline script seeks it: a click on the plot, a segment row or
+//! its thumbnail (rows carry `data-t`, their start in seconds), or Enter on a focused row.
+//! Without the video, the page has no script and works as before.
 
 use std::fmt::Write;
 use std::path::Path;
 
 use super::outputs::SegmentRecord;
 pub use super::report_plot::clock;
-use super::report_plot::plot;
+use super::report_plot::{player, plot, segments_section, SCRIPT};
 use super::Summary;
 use crate::infer::stage::ScoredFrame;
 use crate::plot::escape;
 use crate::smooth::Smoothed;
 
-/// The report page.
+/// The report page; `video`: the annotated video was asked for (it is on the page when
+/// `summary` counts its frames, that is when pass 2 wrote it).
 pub fn render(
     summary: &Summary,
     rows: &[ScoredFrame],
     smoothed: &Smoothed,
     segments: &[SegmentRecord],
     out: &Path,
+    video: bool,
 ) -> String {
+    let playable = summary.frames.annotated.is_some();
     let mut h = String::with_capacity(64 * 1024);
     header(&mut h, summary);
     summary_section(&mut h, summary);
+    let _ = write!(h, "<section><h2>Probability over time</h2>");
+    player(&mut h, playable, video);
     plot_section(&mut h, rows, smoothed, summary);
-    segments_section(&mut h, segments, out);
+    segments_section(&mut h, segments, out, playable);
     super::quality::section(&mut h, summary);
     model_section(&mut h, summary);
-    let _ = write!(h, "</table></section>\n</body></html>\n");
+    let _ = writeln!(h, "</table></section>");
+    if playable {
+        let _ = writeln!(h, "<script>{SCRIPT}</script>");
+    }
+    let _ = writeln!(h, "</body></html>");
     h
 }
 
@@ -138,10 +151,8 @@ fn summary_section(h: &mut String, summary: &Summary) {
     let _ = writeln!(h, "</table></section>");
 }
 
-/// The probability-over-time plot with its legend.
+/// The probability-over-time plot with its legend (the section is opened by the caller).
 fn plot_section(h: &mut String, rows: &[ScoredFrame], smoothed: &Smoothed, summary: &Summary) {
-    // Plot.
-    let _ = write!(h, "<section><h2>Probability over time</h2>");
     plot(h, rows, smoothed, summary);
     let _ = writeln!(
         h,
@@ -150,56 +161,6 @@ fn plot_section(h: &mut String, rows: &[ScoredFrame], smoothed: &Smoothed, summa
          <span class=\"sw thr\"></span>start / end thresholds ({:.2} / {:.2})</p></section>",
         summary.smoothing.on, summary.smoothing.off
     );
-}
-
-/// The segment table with thumbnails.
-fn segments_section(h: &mut String, segments: &[SegmentRecord], out: &Path) {
-    // Segments.
-    let _ = write!(h, "<section><h2>Segments</h2>");
-    if segments.is_empty() {
-        let _ = write!(h, "<p>No segment reached the alert rule.</p>");
-    } else {
-        let _ = write!(
-            h,
-            "<table class=\"segs\"><thead><tr><th>#</th><th>Representative frame</th><th>Time</th>\
-             <th>Frames</th><th>Peak p</th><th>Mean p</th></tr></thead><tbody>"
-        );
-        for r in segments {
-            let s = &r.segment;
-            let thumb = r
-                .thumbnail
-                .as_ref()
-                .and_then(|t| std::fs::read(out.join(t)).ok())
-                .map(|png| {
-                    format!(
-                        "<img alt=\"segment {} frame {}\" src=\"data:image/png;base64,{}\">",
-                        r.id,
-                        s.representative_frame,
-                        base64(&png)
-                    )
-                })
-                .unwrap_or_else(|| "<span class=\"muted\">(no thumbnail)</span>".to_string());
-            let _ = write!(
-                h,
-                "<tr><td class=\"num\">{}</td><td>{thumb}<div class=\"cap\">frame {} at {}</div></td>\
-                 <td>{} – {}<div class=\"cap\">{:.1} s</div></td><td>{} – {}<div class=\"cap\">{} frames</div></td>\
-                 <td class=\"num\">{:.2}</td><td class=\"num\">{:.2}</td></tr>",
-                r.id,
-                s.representative_frame,
-                clock(s.representative_ms),
-                clock(s.start_ms),
-                clock(s.end_ms),
-                (s.end_ms - s.start_ms) / 1e3,
-                s.start_frame,
-                s.end_frame,
-                s.frames,
-                s.peak_p,
-                s.mean_p
-            );
-        }
-        let _ = write!(h, "</tbody></table>");
-    }
-    let _ = writeln!(h, "</section>");
 }
 
 /// The model, the alert rule and processing facts (the last table is closed by the caller).
@@ -335,11 +296,13 @@ svg .raw{fill:none;stroke:#9aa3ad;stroke-width:1}svg .smooth{fill:none;stroke:#1
 .legend{font-size:13px;color:#444}.sw{display:inline-block;width:18px;height:10px;margin:0 4px 0 12px;vertical-align:middle}\
 .sw.raw{background:#9aa3ad;height:2px}.sw.smooth{background:#1565c0;height:3px}.sw.seg{background:#ffb000;opacity:.5}\
 .sw.thr{border-top:2px dashed #b00;height:0}\
-@media print{body{margin:0}table.segs img{width:140px}}";
+video{display:block;width:100%;height:auto;max-height:55vh;background:#000;border-radius:4px;margin:8px 0 4px}\
+svg .head{stroke:#111;stroke-width:1.5}tr.seg[tabindex]{cursor:pointer}\
+tr.seg[tabindex]:hover,tr.seg[tabindex]:focus{background:#f2f6fc}tr.seg[tabindex]:focus{outline:2px solid #1565c0;outline-offset:-2px}\
+@media print{body{margin:0}table.segs img{width:140px}video{display:none}}";
 
 #[cfg(test)]
 mod tests {
-    use super::super::report_plot::{tick_label, time_ticks};
     use super::*;
 
     #[test]
@@ -355,17 +318,5 @@ mod tests {
         ] {
             assert_eq!(base64(plain.as_bytes()), enc);
         }
-    }
-
-    #[test]
-    fn clocks_and_ticks() {
-        assert_eq!(clock(0.0), "0:00.0");
-        assert_eq!(clock(83_450.0), "1:23.5");
-        assert_eq!(clock(3_723_000.0), "1:02:03");
-        assert_eq!(tick_label(65_000.0), "1:05");
-        assert_eq!(tick_label(3_725_000.0), "1:02:05");
-        let ticks = time_ticks(0.0, 30_000.0);
-        assert_eq!(ticks.first(), Some(&0.0));
-        assert!(ticks.len() <= 9 && ticks.len() >= 3, "{ticks:?}");
     }
 }

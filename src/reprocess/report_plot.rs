@@ -1,9 +1,15 @@
-//! The report's probability-over-time plot: inline SVG, raw and smoothed curves binned to at
-//! most [`MAX_POINTS`] points (peak per bin, so no spike hides), segments shaded, thresholds
-//! dashed.
+//! The report's views in time, and the player they seek: the annotated video, the
+//! probability-over-time plot (inline SVG, raw and smoothed curves binned to at most
+//! [`MAX_POINTS`] points, peak per bin, so no spike hides; segments shaded, thresholds dashed)
+//! and the segment table. The plot carries its time axis as data attributes (`data-t0`/`data-t1`:
+//! seconds at the axis ends, `data-x0`/`data-x1`: their x in SVG units), segment rows and
+//! thumbnails their start as `data-t` (seconds); [`SCRIPT`] seeks the player from them.
 
 use std::fmt::Write;
+use std::path::Path;
 
+use super::outputs::{SegmentRecord, VIDEO_FILE};
+use super::report::base64;
 use super::Summary;
 use crate::infer::stage::ScoredFrame;
 use crate::plot::{ticks, Frame};
@@ -24,12 +30,13 @@ pub fn plot(h: &mut String, rows: &[ScoredFrame], smoothed: &Smoothed, summary: 
     let frame = Frame::inside(PLOT_W, PLOT_H, MARGIN_L, MARGIN_T, MARGIN_R, MARGIN_B);
     let (x0, x1) = (frame.left, frame.right);
     let (y0, y1) = (frame.top, frame.bottom);
-    let _ = write!(
-        h,
-        "<svg class=\"plot\" viewBox=\"0 0 {PLOT_W} {PLOT_H}\" role=\"img\" aria-label=\"probability over time\" xmlns=\"http://www.w3.org/2000/svg\">"
+    let svg = format!(
+        "<svg class=\"plot\" viewBox=\"0 0 {PLOT_W} {PLOT_H}\" role=\"img\" aria-label=\"probability over time\" \
+         xmlns=\"http://www.w3.org/2000/svg\""
     );
-    frame.outline(h, "#fafafa", "#ccc");
-    if rows.is_empty() {
+    let Some((t0, t1)) = span(rows) else {
+        let _ = write!(h, "{svg}>");
+        frame.outline(h, "#fafafa", "#ccc");
         let _ = write!(
             h,
             "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">no frames scored</text></svg>",
@@ -37,9 +44,14 @@ pub fn plot(h: &mut String, rows: &[ScoredFrame], smoothed: &Smoothed, summary: 
             PLOT_H / 2.0
         );
         return;
-    }
-    let t0 = rows[0].pts_ms;
-    let t1 = rows[rows.len() - 1].pts_ms.max(t0 + 1.0);
+    };
+    let _ = write!(
+        h,
+        "{svg} data-t0=\"{:.3}\" data-t1=\"{:.3}\" data-x0=\"{x0}\" data-x1=\"{x1}\">",
+        t0 / 1e3,
+        t1 / 1e3
+    );
+    frame.outline(h, "#fafafa", "#ccc");
     let x = |t: f64| frame.x((t - t0) / (t1 - t0));
     let y = |p: f64| frame.y(p.clamp(0.0, 1.0));
     // Segments behind the curves.
@@ -49,28 +61,7 @@ pub fn plot(h: &mut String, rows: &[ScoredFrame], smoothed: &Smoothed, summary: 
     }
     // Grid and axes.
     frame.y_grid(h, &ticks(4, |p| format!("{p:.2}")), "class=\"tick\"");
-    for (i, t) in time_ticks(t0, t1).into_iter().enumerate() {
-        let _ = write!(
-            h,
-            "<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"{y1}\" y2=\"{1}\" stroke=\"#999\"/>",
-            x(t),
-            y1 + 4.0
-        );
-        let anchor = if i == 0 { "start" } else { "middle" };
-        let _ = write!(
-            h,
-            "<text x=\"{:.1}\" y=\"{}\" class=\"tick\" text-anchor=\"{anchor}\">{}</text>",
-            x(t),
-            y1 + 18.0,
-            tick_label(t)
-        );
-    }
-    let _ = write!(
-        h,
-        "<text x=\"{}\" y=\"{}\" class=\"axis\" text-anchor=\"middle\">time (min:s)</text>",
-        (x0 + x1) / 2.0,
-        PLOT_H - 2.0
-    );
+    time_axis(h, &frame, t0, t1);
     for (p, dash) in [
         (summary.smoothing.on, "6 3"),
         (summary.smoothing.off, "2 3"),
@@ -93,7 +84,155 @@ pub fn plot(h: &mut String, rows: &[ScoredFrame], smoothed: &Smoothed, summary: 
         }
         let _ = write!(h, "<path class=\"{class}\" d=\"{d}\"/>");
     }
-    let _ = write!(h, "</svg>");
+    // The player's position, moved by SCRIPT (hidden until the video has a time).
+    let _ = write!(
+        h,
+        "<line class=\"head\" x1=\"{x0}\" x2=\"{x0}\" y1=\"{y0}\" y2=\"{y1}\" visibility=\"hidden\"/></svg>"
+    );
+}
+
+/// Time ticks, their labels and the axis title under `frame`, for times `t0`–`t1` (ms).
+fn time_axis(h: &mut String, frame: &Frame, t0: f64, t1: f64) {
+    let x = |t: f64| frame.x((t - t0) / (t1 - t0));
+    let y1 = frame.bottom;
+    for (i, t) in time_ticks(t0, t1).into_iter().enumerate() {
+        let _ = write!(
+            h,
+            "<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"{y1}\" y2=\"{1}\" stroke=\"#999\"/>",
+            x(t),
+            y1 + 4.0
+        );
+        let anchor = if i == 0 { "start" } else { "middle" };
+        let _ = write!(
+            h,
+            "<text x=\"{:.1}\" y=\"{}\" class=\"tick\" text-anchor=\"{anchor}\">{}</text>",
+            x(t),
+            y1 + 18.0,
+            tick_label(t)
+        );
+    }
+    let _ = write!(
+        h,
+        "<text x=\"{}\" y=\"{}\" class=\"axis\" text-anchor=\"middle\">time (min:s)</text>",
+        (frame.left + frame.right) / 2.0,
+        PLOT_H - 2.0
+    );
+}
+
+/// The time axis' ends in ms: the first and last scored frame, at least 1 ms apart.
+fn span(rows: &[ScoredFrame]) -> Option<(f64, f64)> {
+    let t0 = rows.first()?.pts_ms;
+    Some((t0, rows.last()?.pts_ms.max(t0 + 1.0)))
+}
+
+/// The top of the plot section: the player of [`VIDEO_FILE`] beside the report when pass 2
+/// wrote it (`written`), or a note saying why there is none (`requested`: it was asked for).
+pub fn player(h: &mut String, written: bool, requested: bool) {
+    if written {
+        let _ = write!(
+            h,
+            "<video id=\"player\" controls preload=\"metadata\" src=\"{VIDEO_FILE}\"></video>\
+             <p class=\"note\">The annotated video ({VIDEO_FILE}, beside this page). Click the plot, a segment or \
+             its frame (or press Enter on a segment) to play from there.</p>"
+        );
+    } else if requested {
+        let _ = write!(
+            h,
+            "<p class=\"note\">No annotated video: it is written only for complete studies.</p>"
+        );
+    } else {
+        let _ = write!(
+            h,
+            "<p class=\"note\">Annotated video skipped (<code>--no-video</code>).</p>"
+        );
+    }
+}
+
+/// Seeks `#player`: a click on an element with `data-t` (seconds) or on the plot (the time
+/// under the pointer, from the plot's data attributes), Enter or Space on a focusable
+/// `data-t` element; each scrolls the player into view. The plot's `line.head` follows the
+/// player. Written only with a player.
+pub const SCRIPT: &str = r#"(function(){
+var v=document.getElementById('player'),s=document.querySelector('svg.plot[data-t0]');
+function seek(t){if(!isFinite(t))return;v.currentTime=Math.max(0,t);v.scrollIntoView({block:'nearest'});}
+function at(el){return el.closest('[data-t]');}
+document.addEventListener('click',function(e){var el=at(e.target);if(el)seek(parseFloat(el.dataset.t));});
+document.addEventListener('keydown',function(e){var el=e.target;
+if((e.key==='Enter'||e.key===' ')&&el.tabIndex>=0&&el.dataset.t!==undefined){e.preventDefault();seek(parseFloat(el.dataset.t));}});
+if(!s)return;
+var d=s.dataset,t0=+d.t0,t1=+d.t1,x0=+d.x0,x1=+d.x1,head=s.querySelector('line.head');
+s.style.cursor='crosshair';
+s.addEventListener('click',function(e){var u=new DOMPoint(e.clientX,e.clientY).matrixTransform(s.getScreenCTM().inverse());
+var f=Math.min(1,Math.max(0,(u.x-x0)/(x1-x0)));seek(t0+f*(t1-t0));});
+function follow(){var f=(v.currentTime-t0)/(t1-t0);if(!(f>=0&&f<=1)){head.setAttribute('visibility','hidden');return;}
+var x=(x0+f*(x1-x0)).toFixed(1);head.setAttribute('x1',x);head.setAttribute('x2',x);head.setAttribute('visibility','visible');}
+v.addEventListener('timeupdate',follow);v.addEventListener('seeked',follow);v.addEventListener('loadedmetadata',follow);
+})();"#;
+
+/// The segment table with thumbnails; each row and thumbnail carries its start time as `data-t`
+/// (seconds), and with a player (`seekable`) rows are focusable.
+pub(super) fn segments_section(
+    h: &mut String,
+    segments: &[SegmentRecord],
+    out: &Path,
+    seekable: bool,
+) {
+    // Segments.
+    let _ = write!(h, "<section><h2>Segments</h2>");
+    if segments.is_empty() {
+        let _ = write!(h, "<p>No segment reached the alert rule.</p>");
+    } else {
+        let _ = write!(
+            h,
+            "<table class=\"segs\"><thead><tr><th>#</th><th>Representative frame</th><th>Time</th>\
+             <th>Frames</th><th>Peak p</th><th>Mean p</th></tr></thead><tbody>"
+        );
+        for r in segments {
+            let s = &r.segment;
+            let t = format!("{:.3}", s.start_ms / 1e3);
+            let thumb = r
+                .thumbnail
+                .as_ref()
+                .and_then(|t| std::fs::read(out.join(t)).ok())
+                .map(|png| {
+                    format!(
+                        "<img alt=\"segment {} frame {}\" data-t=\"{t}\" src=\"data:image/png;base64,{}\">",
+                        r.id,
+                        s.representative_frame,
+                        base64(&png)
+                    )
+                })
+                .unwrap_or_else(|| "<span class=\"muted\">(no thumbnail)</span>".to_string());
+            let focus = if seekable {
+                format!(
+                    " tabindex=\"0\" title=\"play segment {} from {}\"",
+                    r.id,
+                    clock(s.start_ms)
+                )
+            } else {
+                String::new()
+            };
+            let _ = write!(
+                h,
+                "<tr class=\"seg\" data-t=\"{t}\"{focus}><td class=\"num\">{}</td><td>{thumb}<div class=\"cap\">frame {} at {}</div></td>\
+                 <td>{} – {}<div class=\"cap\">{:.1} s</div></td><td>{} – {}<div class=\"cap\">{} frames</div></td>\
+                 <td class=\"num\">{:.2}</td><td class=\"num\">{:.2}</td></tr>",
+                r.id,
+                s.representative_frame,
+                clock(s.representative_ms),
+                clock(s.start_ms),
+                clock(s.end_ms),
+                (s.end_ms - s.start_ms) / 1e3,
+                s.start_frame,
+                s.end_frame,
+                s.frames,
+                s.peak_p,
+                s.mean_p
+            );
+        }
+        let _ = write!(h, "</tbody></table>");
+    }
+    let _ = writeln!(h, "</section>");
 }
 
 /// `(time, peak value)` per bin, at most [`MAX_POINTS`] bins.
@@ -148,5 +287,77 @@ pub(super) fn tick_label(ms: f64) -> String {
     match secs / 3600 {
         0 => format!("{}:{:02}", secs / 60, secs % 60),
         h => format!("{h}:{:02}:{:02}", secs % 3600 / 60, secs % 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clocks_and_ticks() {
+        assert_eq!(clock(0.0), "0:00.0");
+        assert_eq!(clock(83_450.0), "1:23.5");
+        assert_eq!(clock(3_723_000.0), "1:02:03");
+        assert_eq!(tick_label(65_000.0), "1:05");
+        assert_eq!(tick_label(3_725_000.0), "1:02:05");
+        let ticks = time_ticks(0.0, 30_000.0);
+        assert_eq!(ticks.first(), Some(&0.0));
+        assert!(ticks.len() <= 9 && ticks.len() >= 3, "{ticks:?}");
+    }
+
+    #[test]
+    fn the_player_when_written_else_why_not() {
+        let page = |written, requested| {
+            let mut h = String::new();
+            player(&mut h, written, requested);
+            h
+        };
+        assert!(page(true, true)
+            .contains("<video id=\"player\" controls preload=\"metadata\" src=\"annotated.mp4\">"));
+        for (requested, why) in [(true, "only for complete studies"), (false, "--no-video")] {
+            let h = page(false, requested);
+            assert!(!h.contains("<video") && h.contains(why), "{h}");
+        }
+    }
+
+    fn record(id: usize, start_ms: f64) -> SegmentRecord {
+        let segment = crate::smooth::Segment {
+            start_frame: 36,
+            end_frame: 147,
+            start_ms,
+            end_ms: start_ms + 4480.0,
+            frames: 112,
+            peak_p: 0.9,
+            mean_p: 0.7,
+            peak_smoothed: 0.8,
+            representative_frame: 90,
+            representative_ms: start_ms + 2160.0,
+        };
+        SegmentRecord {
+            id,
+            segment,
+            thumbnail: None,
+            thumbnail_source: None,
+            finding: None,
+        }
+    }
+
+    #[test]
+    fn segment_rows_carry_their_start_and_are_focusable_with_a_player() {
+        let segs = [record(1, 1440.0), record(2, 23_839.999_6)];
+        let mut h = String::new();
+        segments_section(&mut h, &segs, Path::new("/nonexistent"), true);
+        assert!(
+            h.contains("<tr class=\"seg\" data-t=\"1.440\" tabindex=\"0\""),
+            "{h}"
+        );
+        assert!(h.contains("data-t=\"23.840\""), "{h}");
+        let mut h = String::new();
+        segments_section(&mut h, &segs, Path::new("/nonexistent"), false);
+        assert!(
+            h.contains("data-t=\"1.440\"") && !h.contains("tabindex"),
+            "{h}"
+        );
     }
 }

@@ -288,7 +288,14 @@ impl<'a> StudyRun<'a> {
         )?;
         let summary = self.summary(model, &pass);
         outputs::write_json(&out.join(outputs::SUMMARY_FILE), &summary)?;
-        let html = report::render(&summary, &self.rows, smoothed, &self.records, out);
+        let html = report::render(
+            &summary,
+            &self.rows,
+            smoothed,
+            &self.records,
+            out,
+            self.s.video,
+        );
         checkpoint::write_atomic(&out.join(outputs::REPORT_FILE), html.as_bytes())?;
         let video_path = out.join(outputs::VIDEO_FILE);
         if summary.frames.annotated.is_none() && video_path.exists() {
