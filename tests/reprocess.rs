@@ -210,10 +210,12 @@ fn synth_study_writes_every_output() {
     assert!(html.contains("data:image/png;base64,"));
     assert!(html.contains("<svg"));
     assert!(html.contains(summary["input_sha256"].as_str().unwrap()));
+    // Self-contained apart from the video beside it: no network, no external script.
     assert!(
-        !html.contains("src=\"http") && !html.contains("<script"),
+        !html.contains("src=\"http") && !html.contains("<script src"),
         "self-contained"
     );
+    assert!(html.contains("src=\"annotated.mp4\""));
 
     // The annotated video: every frame, panel (left side of the tower layout) black.
     let annotated: Vec<_> = Capture::open(&out.join("annotated.mp4"), Settings::default())
