@@ -9,6 +9,9 @@
 //! tends to run about 1 % faster on a busy machine; the classifier's is created first here.
 //! Also times the CPU-reference preprocessing of a 1920×1080 tower frame.
 
+#[path = "common/flags.rs"]
+mod flags;
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -36,28 +39,22 @@ fn parse_args() -> Result<Args, String> {
         iters: 10,
         threads: None,
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        if flag == "--bench" {
-            continue;
-        }
-        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        let bad = |e: &dyn std::fmt::Display| format!("{flag} {value}: {e}");
-        match flag.as_str() {
-            "--variant" => args.variant = value.parse().map_err(|e| bad(&e))?,
-            "--size" => args.size = value.parse().map_err(|e| bad(&e))?,
-            "--iters" => args.iters = value.parse().map_err(|e| bad(&e))?,
-            "--threads" => args.threads = Some(value.parse().map_err(|e| bad(&e))?),
+    flags::parse(|flag, value| {
+        match flag {
+            "--variant" => args.variant = flags::value(value)?,
+            "--size" => args.size = flags::value(value)?,
+            "--iters" => args.iters = flags::value(value)?,
+            "--threads" => args.threads = Some(flags::value(value)?),
             "--batches" => {
                 args.batches = value
                     .split(',')
-                    .map(str::parse)
-                    .collect::<Result<_, _>>()
-                    .map_err(|e| bad(&e))?
+                    .map(flags::value)
+                    .collect::<Result<_, _>>()?
             }
-            _ => return Err(format!("unknown flag {flag}")),
+            _ => return flags::unknown(),
         }
-    }
+        Ok(())
+    })?;
     Ok(args)
 }
 

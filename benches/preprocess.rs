@@ -11,6 +11,9 @@
 //! mask. Each figure is the median over the repeats of the mean ms per frame; ratios are
 //! OpenCV ÷ ours (above 1: ours is faster).
 
+#[path = "common/flags.rs"]
+mod flags;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -39,25 +42,20 @@ fn parse_args() -> Result<Args, String> {
         frames: 8,
         repeats: 15,
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        if flag == "--bench" {
-            continue;
-        }
-        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        let bad = |e: &dyn std::fmt::Display| format!("{flag} {value}: {e}");
-        match flag.as_str() {
+    flags::parse(|flag, value| {
+        match flag {
             "--frame" => {
-                let (w, h) = value.split_once('x').ok_or_else(|| bad(&"expected WxH"))?;
-                args.width = w.parse().map_err(|e| bad(&e))?;
-                args.height = h.parse().map_err(|e| bad(&e))?;
+                let (w, h) = value.split_once('x').ok_or("expected WxH")?;
+                args.width = flags::value(w)?;
+                args.height = flags::value(h)?;
             }
-            "--size" => args.size = value.parse().map_err(|e| bad(&e))?,
-            "--frames" => args.frames = value.parse().map_err(|e| bad(&e))?,
-            "--repeats" => args.repeats = value.parse().map_err(|e| bad(&e))?,
-            _ => return Err(format!("unknown flag {flag}")),
+            "--size" => args.size = flags::value(value)?,
+            "--frames" => args.frames = flags::value(value)?,
+            "--repeats" => args.repeats = flags::value(value)?,
+            _ => return flags::unknown(),
         }
-    }
+        Ok(())
+    })?;
     Ok(args)
 }
 

@@ -14,6 +14,9 @@
 //! cores ÷ CPU seconds per frame: where each stage alone already keeps every core busy, that
 //! bound, not the slowest stage, is the most any overlap can reach.
 
+#[path = "common/flags.rs"]
+mod flags;
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
@@ -53,30 +56,24 @@ fn parse_args() -> Result<Args, String> {
         model: None,
         input: None,
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        if flag == "--bench" {
-            continue;
-        }
-        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        let bad = |e: &dyn std::fmt::Display| format!("{flag} {value}: {e}");
-        match flag.as_str() {
-            "--variant" => args.variant = value.parse().map_err(|e| bad(&e))?,
-            "--size" => args.size = value.parse().map_err(|e| bad(&e))?,
-            "--seconds" => args.seconds = value.parse().map_err(|e| bad(&e))?,
-            "--fps" => args.fps = value.parse().map_err(|e| bad(&e))?,
-            "--frame" => args.frame = value,
-            "--batch" => args.batch = value.parse().map_err(|e| bad(&e))?,
-            "--threads" => args.threads = Some(value.parse().map_err(|e| bad(&e))?),
+    flags::parse(|flag, value| {
+        match flag {
+            "--variant" => args.variant = flags::value(value)?,
+            "--size" => args.size = flags::value(value)?,
+            "--seconds" => args.seconds = flags::value(value)?,
+            "--fps" => args.fps = flags::value(value)?,
+            "--frame" => args.frame = value.to_string(),
+            "--batch" => args.batch = flags::value(value)?,
+            "--threads" => args.threads = Some(flags::value(value)?),
             "--provider" => {
-                args.provider = <ExecutionProvider as clap::ValueEnum>::from_str(&value, true)
-                    .map_err(|e| bad(&e))?
+                args.provider = <ExecutionProvider as clap::ValueEnum>::from_str(value, true)?
             }
             "--model" => args.model = Some(PathBuf::from(value)),
             "--input" => args.input = Some(PathBuf::from(value)),
-            _ => return Err(format!("unknown flag {flag}")),
+            _ => return flags::unknown(),
         }
-    }
+        Ok(())
+    })?;
     Ok(args)
 }
 
