@@ -1,6 +1,7 @@
 //! `endoscan export`: BiT weights (`.npz` or safetensors) → a self-describing ONNX model.
 //!
-//! Settings resolve as: command-line flag, else the safetensors `__metadata__` (keys of
+//! Settings resolve as: command-line flag, else the safetensors `__metadata__` or the `.onnx`
+//! model's metadata (keys of
 //! [`crate::model::metadata::keys`]), else the defaults below. The weights are checked strictly
 //! against `--variant`; a head of another class count is replaced by zeros (with a warning).
 //! The model is written atomically.
@@ -24,7 +25,8 @@ pub const DEFAULT_POSITIVE: &str = "cancer";
 /// Arguments of `endoscan export`.
 #[derive(Debug, Clone, Args)]
 pub struct ExportArgs {
-    /// Weight file: Google's BiT `.npz` or an endoscan safetensors checkpoint.
+    /// Weight file: Google's BiT `.npz`, an endoscan safetensors checkpoint, or an endoscan
+    /// `.onnx` model (re-exported with what this version adds, settings from its metadata).
     #[arg(long, value_name = "FILE")]
     pub weights: PathBuf,
     /// Model variant, e.g. r50x1, r101x3, r14x0.5.

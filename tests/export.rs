@@ -386,3 +386,43 @@ fn the_activation_map_averages_to_the_logits() {
         assert!(spread > 1e-3, "{name} @ {size}: flat map {first:?}");
     }
 }
+
+#[test]
+fn an_exported_model_reads_back_and_re_exports_to_the_same_outputs() {
+    let dir = Scratch::new("export-readback");
+    let variant: Variant = "r14x0.5".parse().unwrap();
+    let first = dir.path("first.onnx");
+    let meta = ModelMetadata {
+        threshold: 0.37,
+        ..meta(variant, "")
+    };
+    export_onnx(&Weights::random(&variant, 2, 21), &meta, &first).unwrap();
+    // `export --weights first.onnx` takes the settings from its metadata.
+    let second = dir.path("second.onnx");
+    assert_ok(&endoscan(&[
+        "export",
+        "--weights",
+        first.to_str().unwrap(),
+        "--variant",
+        "r14x0.5",
+        "--out",
+        second.to_str().unwrap(),
+    ]));
+    for key in [keys::THRESHOLD, keys::INPUT_SIZE, keys::CLASSES] {
+        assert_eq!(
+            support::onnx_metadata(&first, key),
+            support::onnx_metadata(&second, key),
+            "{key}"
+        );
+    }
+    let input = test_input(2, SIZE, 3);
+    let (a, _, _) = run_onnx(&first, &input, 2, SIZE);
+    let (b, _, _) = run_onnx(&second, &input, 2, SIZE);
+    let delta = max_abs_diff(&a, &b);
+    assert!(delta <= 1e-5, "re-exported logits differ by {delta:e}");
+    // Not a model: one clear error naming the file.
+    let junk = dir.path("junk.onnx");
+    std::fs::write(&junk, b"\x08\x08\x12\xff\xff").unwrap();
+    let err = assert_fails(&export_cli(&junk, "r14x0.5", &dir.path("x.onnx"), &[]));
+    assert!(err.contains("junk.onnx") && err.contains("ONNX"), "{err}");
+}

@@ -1,12 +1,15 @@
 //! The rule from an evidence map to a box in frame coordinates (`docs/localization.md`):
 //!
-//! 1. The map (`h × w` cells over the `S × S` model input) is upsampled bilinearly to a grid
-//!    of [`UPSAMPLE`] × [`UPSAMPLE`] points per cell (cell centres as samples, edges clamped).
+//! 1. The map is sampled bilinearly on a grid of [`STEP`]-pixel squares of the `S × S` model
+//!    input ([`UPSAMPLE`] per map cell along each side; edges clamped). Map cell `i` is centred
+//!    on input pixel `32·i` (each of BiT's five stride-2 steps centres its output `j` on its
+//!    input `2j`: a "same"-padded 7×7, a 3×3 max-pool after a 1-pixel pad, and 3×3 or 1×1
+//!    convolutions), so a square whose centre is at input coordinate `u` samples map
+//!    coordinate `(u − 0.5) / 32`.
 //! 2. The peak is the grid point of the highest evidence (the first in row order on a tie).
 //! 3. Points at or above `min + RELATIVE_THRESHOLD · (peak − min)` are the finding's
 //!    candidates; the finding is the 4-connected component of candidates holding the peak.
-//! 4. Its bounding box, in model-input pixels (the grid tiles the input evenly), is mapped
-//!    through the crop back into the frame, rounded outwards to whole pixels and clipped to
+//! 4. Its bounding box, in model-input pixels, is mapped through the crop back into the frame, rounded outwards to whole pixels and clipped to
 //!    the crop (which lies inside the image area: a box never covers the patient panel).
 //!
 //! A flat map (`peak − min` below [`MIN_CONTRAST`]) points nowhere: no finding.
@@ -14,10 +17,13 @@
 use serde::{Deserialize, Serialize};
 
 use super::EvidenceMap;
+use crate::model::metadata::CAM_STRIDE;
 use crate::preprocess::Crop;
 
 /// Grid points per map cell along each side.
 pub const UPSAMPLE: usize = 8;
+/// Model-input pixels per grid square.
+pub const STEP: usize = CAM_STRIDE / UPSAMPLE;
 /// Where between the map's minimum (0) and its peak (1) a location joins the finding.
 pub const RELATIVE_THRESHOLD: f32 = 0.5;
 /// The least `peak − min` (logits) for a map to point anywhere.
@@ -46,7 +52,7 @@ impl Finding {
     }
 }
 
-/// The map upsampled to the grid of step 1.
+/// The map sampled on the grid of step 1.
 struct Grid {
     width: usize,
     height: usize,
@@ -54,17 +60,19 @@ struct Grid {
 }
 
 impl Grid {
-    fn upsample(map: &EvidenceMap) -> Self {
-        let (width, height) = (map.width * UPSAMPLE, map.height * UPSAMPLE);
-        let taps = |i: usize, cells: usize| {
-            let c = ((i as f32 + 0.5) / UPSAMPLE as f32 - 0.5).clamp(0.0, (cells - 1) as f32);
+    /// The grid over an `input_size` square input.
+    fn sample(map: &EvidenceMap, input_size: usize) -> Self {
+        let side = input_size.div_ceil(STEP);
+        let taps = |g: usize, cells: usize| {
+            let centre = (g * STEP) as f32 + STEP as f32 / 2.0;
+            let c = ((centre - 0.5) / CAM_STRIDE as f32).clamp(0.0, (cells - 1) as f32);
             let lo = c.floor() as usize;
             (lo, (lo + 1).min(cells - 1), c - lo as f32)
         };
-        let mut values = Vec::with_capacity(width * height);
-        for gy in 0..height {
+        let mut values = Vec::with_capacity(side * side);
+        for gy in 0..side {
             let (y0, y1, fy) = taps(gy, map.height);
-            for gx in 0..width {
+            for gx in 0..side {
                 let (x0, x1, fx) = taps(gx, map.width);
                 let top = map.at(x0, y0) * (1.0 - fx) + map.at(x1, y0) * fx;
                 let bottom = map.at(x0, y1) * (1.0 - fx) + map.at(x1, y1) * fx;
@@ -72,8 +80,8 @@ impl Grid {
             }
         }
         Self {
-            width,
-            height,
+            width: side,
+            height: side,
             values,
         }
     }
@@ -126,23 +134,21 @@ pub fn locate(map: &EvidenceMap, crop: &Crop, input_size: usize) -> Option<Findi
     if map.values.iter().any(|v| !v.is_finite()) || crop.side == 0 || input_size == 0 {
         return None;
     }
-    let grid = Grid::upsample(map);
+    let grid = Grid::sample(map, input_size);
     let (peak, lo, hi) = grid.peak();
     if hi - lo < MIN_CONTRAST {
         return None;
     }
     let threshold = lo + RELATIVE_THRESHOLD * (hi - lo);
     let (gx0, gy0, gx1, gy1) = grid.component_bounds(peak, threshold);
-    // Grid point → model-input pixels → frame pixels.
-    let (su, sv) = (
-        input_size as f64 / grid.width as f64,
-        input_size as f64 / grid.height as f64,
-    );
-    let to_frame = |gx: f64, gy: f64| crop.to_frame(gx * su, gy * sv, input_size);
-    let (fx0, fy0) = to_frame(gx0 as f64, gy0 as f64);
-    let (fx1, fy1) = to_frame((gx1 + 1) as f64, (gy1 + 1) as f64);
+    // Grid square → model-input pixels (the last square may overhang the input) → frame.
+    let input = |g: usize| ((g * STEP) as f64).min(input_size as f64);
+    let to_frame = |u: f64, v: f64| crop.to_frame(u, v, input_size);
+    let (fx0, fy0) = to_frame(input(gx0), input(gy0));
+    let (fx1, fy1) = to_frame(input(gx1 + 1), input(gy1 + 1));
     let (px, py) = (peak % grid.width, peak / grid.width);
-    let (fpx, fpy) = to_frame(px as f64 + 0.5, py as f64 + 0.5);
+    let centre = |g: usize| (input(g) + input(g + 1)) / 2.0;
+    let (fpx, fpy) = to_frame(centre(px), centre(py));
     let clip_x = |v: f64| v.clamp(crop.x as f64, (crop.x + crop.side) as f64);
     let clip_y = |v: f64| v.clamp(crop.y as f64, (crop.y + crop.side) as f64);
     let (x0, y0) = (clip_x(fx0).floor() as u32, clip_y(fy0).floor() as u32);

@@ -16,11 +16,14 @@ fn map(width: usize, height: usize, f: impl Fn(usize, usize) -> f32) -> Evidence
 
 #[test]
 fn one_hot_cell_gives_that_cell_in_frame_pixels() {
-    // 4×4 map over a 128² input: 32 input pixels a cell; the crop is 320 frame pixels, so
-    // 2.5 frame pixels an input pixel and 80 a cell. Cell (2, 1) covers input [64, 96) ×
-    // [32, 64), frame [260, 340) × [100, 180). Bilinear weights ≥ 0.5 reach exactly half a
-    // cell around the centre; the peak is the first of the four grid points nearest the
-    // centre, (19, 11), whose centre (19.5 · 4, 11.5 · 4) input pixels is frame (295, 135).
+    // 4×4 map over a 128² input; the crop is 320 frame pixels, 2.5 a model-input pixel. Cell
+    // (2, 1) is centred on input (64.5, 32.5). Grid square g (4 pixels) samples map coordinate
+    // (4g + 1.5) / 32: the nearest to 2 and 1 are squares 16 and 8 (2.047, 1.047), weight
+    // 0.953 each, so the peak is square (16, 8), centre input (66, 34) = frame (265, 105), and
+    // the threshold is half of 0.953². Along the peak's row and column a square joins while
+    // 0.953 · (1 − |d|) ≥ 0.953² / 2, |d| ≤ 0.523 cells: squares 12..=19 in x (input 48..80)
+    // and 4..=11 in y (16..48), frame [220, 300) × [60, 140); no other row or column reaches
+    // further.
     let m = map(4, 4, |x, y| if (x, y) == (2, 1) { 1.0 } else { 0.0 });
     let crop = Crop {
         x: 100,
@@ -31,12 +34,12 @@ fn one_hot_cell_gives_that_cell_in_frame_pixels() {
     assert_eq!(
         f,
         Finding {
-            x: 260,
-            y: 100,
+            x: 220,
+            y: 60,
             width: 80,
             height: 80,
-            peak_x: 295,
-            peak_y: 135
+            peak_x: 265,
+            peak_y: 105
         }
     );
 }
@@ -55,9 +58,11 @@ fn keeps_the_component_of_the_peak_and_clips_to_the_crop() {
         side: 192,
     };
     let f = locate(&m, &crop, 192).unwrap();
-    // The corner cell spans frame [7, 39) × [3, 35); the edge clamp of the upsampling keeps
-    // the whole cell above the threshold, and nothing of the other blob joins.
-    assert_eq!((f.x, f.y, f.width, f.height), (7, 3, 32, 32));
+    // Cell (0, 0) is centred on input pixel (0.5, 0.5): square g samples (4g + 1.5) / 32,
+    // weight 1 − that; the peak is square (0, 0) (0.953² · 3 = 2.73 against the other blob's
+    // 0.953² · 2.9), and along its row a square joins while 0.953 (1 − m) ≥ 0.953² / 2, up to
+    // square 3: input [0, 16), frame [7, 23) × [3, 19). Nothing of the other blob joins.
+    assert_eq!((f.x, f.y, f.width, f.height), (7, 3, 16, 16));
     assert!(f.contains(f64::from(f.peak_x), f64::from(f.peak_y)));
     assert!(!f.contains(4.5 * 32.0 + 7.0, 4.5 * 32.0 + 3.0));
 }
@@ -77,7 +82,8 @@ fn a_flat_or_broken_map_points_nowhere() {
 }
 
 /// A map that is 1 on the cells mostly inside `lesion` (frame pixels) and 0 elsewhere, for a
-/// model input of `size` cut at `crop`, with `cells` cells a side.
+/// model input of `size` cut at `crop`, with `cells` cells a side; cell `i` stands for input
+/// pixels `[32i − 16, 32i + 16)` (BiT's stride-32 cells, centred on pixel `32i`).
 fn map_of_box(lesion: Rect, crop: &Crop, size: usize, cells: usize) -> EvidenceMap {
     let (u0, v0) = crop.to_input(lesion.x as f64, lesion.y as f64, size);
     let (u1, v1) = crop.to_input(
@@ -85,9 +91,9 @@ fn map_of_box(lesion: Rect, crop: &Crop, size: usize, cells: usize) -> EvidenceM
         (lesion.y + lesion.height) as f64,
         size,
     );
-    let cell = size as f64 / cells as f64;
+    let cell = 32.0;
     let overlap = |lo: f64, hi: f64, i: usize| {
-        let (a, b) = (i as f64 * cell, (i + 1) as f64 * cell);
+        let (a, b) = (i as f64 * cell - cell / 2.0, i as f64 * cell + cell / 2.0);
         (hi.min(b) - lo.max(a)).max(0.0) / cell
     };
     map(cells, cells, |x, y| {

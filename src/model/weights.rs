@@ -2,8 +2,8 @@
 //! tensor in the official BiT layout (conv kernels HWIO), as in Google's `.npz` checkpoints.
 //!
 //! [`Weights::load`] reads `.npz` (NumPy zip, see `npz.rs`) or safetensors (see
-//! `safetensors_io.rs`), told apart by their first bytes, never by extension; nothing is
-//! ever unpickled. [`Weights::conform`] checks a file strictly against [`layout::parameters`].
+//! `safetensors_io.rs`), told apart by their first bytes, or, named `*.onnx`, the initializers
+//! of an endoscan model (`onnx/read.rs`); nothing is ever unpickled. [`Weights::conform`] checks a file strictly against [`layout::parameters`].
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -53,6 +53,12 @@ impl Weights {
         let n =
             read_prefix(&mut File::open(path).map_err(read_err)?, &mut head).map_err(read_err)?;
         let head = &head[..n];
+        if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("onnx"))
+        {
+            return read_onnx(path);
+        }
         let unknown = |why: &str| WeightsError::UnknownFormat {
             path: path.to_path_buf(),
             why: why.to_string(),
@@ -260,6 +266,25 @@ fn normal(rng: &mut Rng<Train>) -> f64 {
     let mut open = || rng.next_f64() + 1.0 / (1u64 << 53) as f64;
     let (u, v) = (open(), open());
     (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+}
+
+/// The initializers and metadata of an endoscan `.onnx` model ([`super::onnx::read`]).
+fn read_onnx(path: &Path) -> Result<Weights, WeightsError> {
+    let read_err = |source| WeightsError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let bytes = std::fs::read(path).map_err(read_err)?;
+    let (tensors, metadata) =
+        super::onnx::read::read(&bytes).map_err(|why| WeightsError::UnknownFormat {
+            path: path.to_path_buf(),
+            why: format!("not an ONNX model endoscan can read back: {why}"),
+        })?;
+    Ok(Weights {
+        tensors,
+        sha256: sha256_file(path).map_err(read_err)?,
+        metadata,
+    })
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 mod fold;
 mod graph;
 mod proto;
+pub mod read;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
