@@ -69,7 +69,8 @@ fn meta() -> ModelMetadata {
         positive: 0,
         threshold: 0.5,
         weights_sha256: "0".repeat(64),
-        cam_output: None,
+        // The exporter declares the map it adds.
+        cam_output: Some(endoscan::model::metadata::OUTPUT_CAM.into()),
     }
 }
 
