@@ -211,7 +211,11 @@ fn kill_task_0_mid_study(cluster: &Cluster, job: &str, archive: &Path) {
     let done = archive.join("long/summary.json");
     assert!(!done.is_file(), "the kill came after the study");
     let deadline = Instant::now() + Duration::from_secs(60);
-    while cluster.task_state(job, 0).as_deref() == Some("RUNNING") {
+    // RUNNING, then COMPLETING while slurmd cleans up, then the final state.
+    while matches!(
+        cluster.task_state(job, 0).as_deref(),
+        Some("RUNNING" | "COMPLETING")
+    ) {
         assert!(
             Instant::now() < deadline,
             "task 0 still running after SIGKILL"
