@@ -17,7 +17,7 @@ use super::manifest::{Manifest, StudyRow};
 use super::record::{fingerprint, State, StudyRecord, SummaryView};
 use super::shard::Shard;
 use super::BatchArgs;
-use crate::infer::{model_or_bundled, Classifier};
+use crate::infer::{model_or_bundled, Model};
 use crate::reprocess::checkpoint::CannotResume;
 use crate::reprocess::files::input_identity;
 use crate::reprocess::{ModelInfo, Reprocess, Settings};
@@ -27,7 +27,7 @@ use crate::util::outdir_lock::LockError;
 
 /// A model and the settings its studies run with.
 struct LoadedModel {
-    classifier: Classifier,
+    model: Model,
     info: ModelInfo,
     settings: Settings,
 }
@@ -128,12 +128,12 @@ impl Task<'_> {
     fn model(&mut self, path: &Path) -> anyhow::Result<&mut LoadedModel> {
         if !self.models.contains_key(path) {
             let options = self.args.options.backend.options(true);
-            let classifier = Classifier::load(path, &options)?;
-            let threshold = classifier.metadata().threshold;
+            let model = Model::load(path, &options)?;
+            let threshold = model.metadata().threshold;
             let settings = Settings::from_options(&self.args.options, false, threshold)?;
-            let info = ModelInfo::new(path, classifier.metadata())?;
+            let info = ModelInfo::new(path, model.metadata())?;
             let loaded = LoadedModel {
-                classifier,
+                model,
                 info,
                 settings,
             };
@@ -244,15 +244,9 @@ fn run_study(
         .is_file();
     let mut settings = model.settings.clone();
     settings.resume = checkpoint;
-    let preprocessor = model.classifier.preprocessor().clone();
+    let preprocessor = model.model.preprocessor().clone();
     let attempt = |settings: Settings, model: &mut LoadedModel| {
-        Reprocess::new(settings)?.run(
-            input,
-            &model.info,
-            &preprocessor,
-            &mut model.classifier,
-            dir,
-        )
+        Reprocess::new(settings)?.run(input, &model.info, &preprocessor, &mut model.model, dir)
     };
     let study = match attempt(settings.clone(), model) {
         Err(e) if settings.resume && e.downcast_ref::<CannotResume>().is_some() => {

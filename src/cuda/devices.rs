@@ -64,6 +64,10 @@ fn text(report: &CudaReport, providers: &Result<Vec<&str>, String>) -> Vec<Strin
         ),
         Err(e) => format!("ONNX Runtime: none: {e}"),
     });
+    lines.push(match crate::infer::torch_cuda_unavailable() {
+        None => "libtorch: CUDA (--provider torch-cuda)".into(),
+        Some(why) => format!("libtorch: no CUDA: {why}"),
+    });
     lines.push(match report.unusable() {
         None => "--preprocess auto: CUDA on GPU 0".into(),
         Some(why) => format!("--preprocess auto: CPU ({why})"),
@@ -92,6 +96,7 @@ pub fn run(args: &DevicesArgs) -> anyhow::Result<()> {
             "kernel_targets": SUPPORTED.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
             "onnxruntime_providers": providers.as_ref().map(|p| serde_json::json!(p)).unwrap_or_else(|e| err(e)),
             "preprocess_auto": if report.unusable().is_none() { "cuda" } else { "cpu" },
+            "libtorch_cuda": crate::infer::torch_cuda_unavailable().map_or_else(|| serde_json::json!(true), |why| err(&why)),
             "provider_auto": auto.provider.to_string(),
             "provider_auto_passed_over": auto.passed_over,
         });

@@ -109,7 +109,7 @@ impl Settings {
                 match <ExecutionProvider as clap::ValueEnum>::from_str(&text, true) {
                     Ok(p) => self.provider = p,
                     Err(_) => tracing::error!(
-                        "endoscan: provider '{text}' is not one of cpu, cuda, tensorrt, auto; keeping {}",
+                        "endoscan: provider '{text}' is not one of cpu, cuda, tensorrt, torch-cuda, torch-cpu, auto; keeping {}",
                         self.provider
                     ),
                 }
@@ -198,7 +198,7 @@ pub fn properties() -> Vec<glib::ParamSpec> {
             .mutable_ready()
             .build(),
         glib::ParamSpecString::builder("provider")
-            .blurb("ONNX Runtime execution provider: cpu, cuda, tensorrt or auto (the fastest available)")
+            .blurb("Where the model runs: cpu, cuda, tensorrt (ONNX Runtime), torch-cuda, torch-cpu (libtorch, in builds with the train feature) or auto (the fastest available)")
             .default_value(Some("cpu"))
             .mutable_ready()
             .build(),

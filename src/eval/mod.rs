@@ -26,7 +26,7 @@ use serde_json::json;
 
 use crate::data::split::{Split, Subset};
 use crate::data::{BadImage, DataError, DataSettings, Dataset};
-use crate::infer::{BackendArgs, Classifier, Scorer};
+use crate::infer::{BackendArgs, Model, Scorer};
 /// What an evaluation measures (defined in [`crate::metrics`]).
 pub use crate::metrics::Metrics;
 use crate::model::ModelMetadata;
@@ -127,8 +127,8 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
 }
 
 /// Loads the ONNX model through the project's classifier.
-fn load_model(path: &std::path::Path, args: &EvalArgs) -> anyhow::Result<Classifier> {
-    Ok(Classifier::load(path, &args.backend.options(false))?)
+fn load_model(path: &std::path::Path, args: &EvalArgs) -> anyhow::Result<Model> {
+    Ok(Model::load(path, &args.backend.options(false))?)
 }
 
 /// What an evaluation returns to its caller.

@@ -13,13 +13,14 @@ pub const DEFAULT_MODEL: &str = "models/demo.onnx";
 /// Where and how the model runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Args)]
 pub struct BackendArgs {
-    /// ONNX Runtime execution provider.
+    /// Where the model runs: an ONNX Runtime execution provider, or libtorch (torch-cuda,
+    /// torch-cpu; builds with the `train` feature).
     #[arg(long, value_enum, default_value_t = ExecutionProvider::Cpu)]
     pub provider: ExecutionProvider,
-    /// GPU index for cuda / tensorrt.
+    /// GPU index for cuda / tensorrt / torch-cuda.
     #[arg(long, value_name = "ID", default_value_t = 0)]
     pub device: i32,
-    /// ONNX Runtime intra-op threads [default: one per physical core].
+    /// Intra-op threads of ONNX Runtime or libtorch on the CPU [default: one per physical core].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     /// Where frames are cropped, resized and normalized: the GPU when usable (auto), the CPU,

@@ -49,7 +49,13 @@ impl Classifier {
                 .with_intra_op_spinning(false)
                 .map_err(|e| session_err(e.into()))?;
         }
-        let options = &super::select::resolve(options);
+        let options = &super::select::resolve(options, false);
+        if options.provider.is_torch() {
+            return Err(InferError::NotOnnxRuntime {
+                path: file(),
+                provider: options.provider,
+            });
+        }
         let engines = (options.provider == ExecutionProvider::TensorRt)
             .then(|| super::engine_cache::for_model(path, options.device_id))
             .flatten();

@@ -27,6 +27,19 @@ pub enum InferError {
         #[source]
         source: ort::Error,
     },
+    #[error("{}: --provider {provider} runs the model on libtorch, which this command does not; use cpu, cuda or tensorrt", .path.display())]
+    NotOnnxRuntime {
+        path: PathBuf,
+        provider: super::ExecutionProvider,
+    },
+    #[error("--provider {provider}: this endoscan was built without libtorch; rebuild with `cargo build --release --features train` (scripts/setup installs libtorch)")]
+    NoLibtorch { provider: super::ExecutionProvider },
+    #[error("{}: --provider {provider}: {why}", .path.display())]
+    Torch {
+        path: PathBuf,
+        provider: super::ExecutionProvider,
+        why: String,
+    },
     #[error("{}: cannot load the ONNX model (corrupt, or not an ONNX file)", .path.display())]
     LoadModel {
         path: PathBuf,

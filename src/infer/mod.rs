@@ -1,4 +1,4 @@
-//! Inference: the BiT classifier on ONNX Runtime.
+//! Inference: the BiT classifier on ONNX Runtime, or on libtorch (`--provider torch-*`).
 //!
 //! Input: normalized `[N, 3, S, S]` f32 batches (see [`crate::preprocess`]) or raw frames.
 //! Output: class probabilities `[N, classes]` in the model's class order. Everything about
@@ -12,15 +12,19 @@ mod classifier;
 pub mod contract;
 pub mod engine_cache;
 mod error;
+mod model;
 mod options;
 pub mod runtime;
 mod scorer;
 pub mod select;
 pub mod softmax;
 pub mod stage;
+#[cfg(feature = "train")]
+pub mod torch_scorer;
 
 pub use backend_args::{bundled, model_or_bundled, BackendArgs, DEFAULT_MODEL};
 pub use classifier::{Classifier, Outputs};
 pub use error::InferError;
+pub use model::{torch_cuda_unavailable, Model};
 pub use options::{ClassifierOptions, ExecutionProvider, DEFAULT_INTRA_THREADS};
 pub use scorer::{Scorer, Scores};

@@ -7,7 +7,8 @@ use ort::ep::{self, ExecutionProviderDispatch};
 /// Default intra-op threads: `None` lets ONNX Runtime use one per physical core.
 pub const DEFAULT_INTRA_THREADS: Option<usize> = None;
 
-/// Where ONNX Runtime runs the graph.
+/// Where the model runs: an ONNX Runtime execution provider, or libtorch (builds with the
+/// `train` feature).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum ExecutionProvider {
     /// The CPU (always available).
@@ -19,11 +20,27 @@ pub enum ExecutionProvider {
     /// under `engines/`).
     #[value(name = "tensorrt")]
     TensorRt,
-    /// The fastest this machine runs: TensorRT, CUDA, else the CPU (one log line says why).
+    /// libtorch on the GPU (the model's own definition, weights read from the `.onnx`; fp16
+    /// autocast, cuDNN autotuning). Needs a build with the `train` feature.
+    #[value(name = "torch-cuda")]
+    TorchCuda,
+    /// libtorch on the CPU (fp32): the reference the GPU path is checked against.
+    #[value(name = "torch-cpu")]
+    TorchCpu,
+    /// The fastest this machine runs: TensorRT, libtorch CUDA, CUDA, else the CPU (one log
+    /// line says why).
     Auto,
 }
 
 impl ExecutionProvider {
+    /// Whether libtorch, not ONNX Runtime, runs the model.
+    pub fn is_torch(self) -> bool {
+        matches!(
+            self,
+            ExecutionProvider::TorchCuda | ExecutionProvider::TorchCpu
+        )
+    }
+
     /// The providers to register, in priority order; each fails loudly instead of silently
     /// falling back to the CPU.
     /// `engines` is the TensorRT engine and timing cache folder.
@@ -39,8 +56,12 @@ impl ExecutionProvider {
                 .error_on_failure()
         };
         match self {
-            // `Auto` is resolved before a session is built ([`super::select`]).
-            ExecutionProvider::Cpu | ExecutionProvider::Auto => Vec::new(),
+            // `Auto` is resolved before a session is built ([`super::select`]); the libtorch
+            // providers never reach ONNX Runtime ([`super::Model::load`]).
+            ExecutionProvider::Cpu
+            | ExecutionProvider::Auto
+            | ExecutionProvider::TorchCuda
+            | ExecutionProvider::TorchCpu => Vec::new(),
             ExecutionProvider::Cuda => vec![cuda()],
             ExecutionProvider::TensorRt => {
                 let mut trt = ep::TensorRT::default()
@@ -66,6 +87,8 @@ impl fmt::Display for ExecutionProvider {
             ExecutionProvider::Cpu => "cpu",
             ExecutionProvider::Cuda => "cuda",
             ExecutionProvider::TensorRt => "tensorrt",
+            ExecutionProvider::TorchCuda => "torch-cuda",
+            ExecutionProvider::TorchCpu => "torch-cpu",
             ExecutionProvider::Auto => "auto",
         })
     }

@@ -1,6 +1,7 @@
 //! `--provider auto`: the fastest execution provider this machine can run, and why each faster
-//! one was passed over — TensorRT, then CUDA, then the CPU. A provider asked for by name is
-//! never swapped for another (it fails with its reason instead).
+//! one was passed over — TensorRT, then libtorch CUDA (fp16, cuDNN), then ONNX Runtime's CUDA
+//! (fp32), then the CPU. A provider asked for by name is never swapped for another (it fails
+//! with its reason instead).
 
 use super::{ClassifierOptions, ExecutionProvider};
 
@@ -12,6 +13,10 @@ pub struct Availability {
     /// Whether the loaded ONNX Runtime library has the CUDA / TensorRT provider.
     pub cuda_ep: bool,
     pub tensorrt_ep: bool,
+    /// Why libtorch cannot run on the GPU (a build without libtorch, or one whose libtorch has
+    /// no CUDA), or `None` when it can; commands that run on ONNX Runtime only pass
+    /// `Some` here.
+    pub torch_cuda: Option<String>,
 }
 
 /// A resolved choice: the provider, and for `auto`, one reason per faster provider not taken.
@@ -45,17 +50,31 @@ pub fn choose(wanted: ExecutionProvider, available: &Availability) -> Choice {
         };
     }
     let mut passed_over = Vec::new();
-    let not_in_build = |name: &str| {
-        format!("{name}: not in this ONNX Runtime library (the CPU-only PyPI onnxruntime; onnxruntime-gpu has it)")
+    let not_in_build = |provider: ExecutionProvider| {
+        format!("{provider}: not in this ONNX Runtime library (the CPU-only PyPI onnxruntime; onnxruntime-gpu has it)")
     };
-    for (provider, in_build) in [
-        (ExecutionProvider::TensorRt, available.tensorrt_ep),
-        (ExecutionProvider::Cuda, available.cuda_ep),
-    ] {
-        match (&available.gpu, in_build) {
+    let candidates = [
+        (
+            ExecutionProvider::TensorRt,
+            (!available.tensorrt_ep).then(|| not_in_build(ExecutionProvider::TensorRt)),
+        ),
+        (
+            ExecutionProvider::TorchCuda,
+            available
+                .torch_cuda
+                .as_ref()
+                .map(|why| format!("{}: {why}", ExecutionProvider::TorchCuda)),
+        ),
+        (
+            ExecutionProvider::Cuda,
+            (!available.cuda_ep).then(|| not_in_build(ExecutionProvider::Cuda)),
+        ),
+    ];
+    for (provider, unusable) in candidates {
+        match (&available.gpu, unusable) {
             (Some(why), _) => passed_over.push(format!("{provider}: {why}")),
-            (None, false) => passed_over.push(not_in_build(&provider.to_string())),
-            (None, true) => {
+            (None, Some(why)) => passed_over.push(why),
+            (None, None) => {
                 return Choice {
                     provider,
                     passed_over,
@@ -69,12 +88,17 @@ pub fn choose(wanted: ExecutionProvider, available: &Availability) -> Choice {
     }
 }
 
-/// `options` with `auto` resolved (and logged, with the reasons); others unchanged.
-pub fn resolve(options: &ClassifierOptions) -> ClassifierOptions {
+/// `options` with `auto` resolved (and logged, with the reasons); others unchanged. `torch`:
+/// whether the caller can run the libtorch providers.
+pub fn resolve(options: &ClassifierOptions, torch: bool) -> ClassifierOptions {
     if options.provider != ExecutionProvider::Auto {
         return *options;
     }
-    let choice = choose(ExecutionProvider::Auto, &probe());
+    let mut available = probe();
+    if !torch {
+        available.torch_cuda = Some("this command runs on ONNX Runtime only".to_string());
+    }
+    let choice = choose(ExecutionProvider::Auto, &available);
     tracing::info!("{}", choice.describe());
     ClassifierOptions {
         provider: choice.provider,
@@ -97,6 +121,7 @@ pub fn probe() -> Availability {
         gpu,
         cuda_ep: loaded && matches!(ort::ep::CUDA::is_available(), Ok(true)),
         tensorrt_ep: loaded && matches!(ort::ep::TensorRT::is_available(), Ok(true)),
+        torch_cuda: super::torch_cuda_unavailable(),
     }
 }
 
@@ -109,7 +134,13 @@ mod tests {
             gpu: gpu.map(str::to_string),
             cuda_ep,
             tensorrt_ep,
+            torch_cuda: Some("built without libtorch".to_string()),
         }
+    }
+
+    fn with_torch(mut a: Availability) -> Availability {
+        a.torch_cuda = None;
+        a
     }
 
     #[test]
@@ -121,6 +152,15 @@ mod tests {
         );
         assert_eq!(pick(&available(None, true, false)), ExecutionProvider::Cuda);
         assert_eq!(pick(&available(None, false, false)), ExecutionProvider::Cpu);
+        // libtorch's CUDA comes after TensorRT and before ONNX Runtime's CUDA.
+        let torch = |cuda_ep, tensorrt_ep| with_torch(available(None, cuda_ep, tensorrt_ep));
+        assert_eq!(pick(&torch(true, true)), ExecutionProvider::TensorRt);
+        assert_eq!(pick(&torch(true, false)), ExecutionProvider::TorchCuda);
+        assert_eq!(pick(&torch(false, false)), ExecutionProvider::TorchCuda);
+        assert_eq!(
+            pick(&with_torch(available(Some("no CUDA driver"), true, true))),
+            ExecutionProvider::Cpu
+        );
         // Providers in the library are no use without a GPU.
         assert_eq!(
             pick(&available(Some("no CUDA driver"), true, true)),
@@ -131,18 +171,19 @@ mod tests {
     #[test]
     fn auto_says_why_it_passed_each_faster_one_over() {
         let c = choose(ExecutionProvider::Auto, &available(None, true, false));
-        assert_eq!(c.passed_over.len(), 1);
+        assert_eq!(c.passed_over.len(), 2);
         assert!(
             c.passed_over[0].starts_with("tensorrt: not in this ONNX Runtime"),
             "{c:?}"
         );
+        assert_eq!(c.passed_over[1], "torch-cuda: built without libtorch");
         let c = choose(
             ExecutionProvider::Auto,
             &available(Some("no CUDA driver"), false, false),
         );
         assert_eq!(
             c.describe(),
-            "--provider auto: cpu (tensorrt: no CUDA driver; cuda: no CUDA driver)"
+            "--provider auto: cpu (tensorrt: no CUDA driver; torch-cuda: no CUDA driver; cuda: no CUDA driver)"
         );
     }
 
@@ -153,6 +194,8 @@ mod tests {
             ExecutionProvider::Cpu,
             ExecutionProvider::Cuda,
             ExecutionProvider::TensorRt,
+            ExecutionProvider::TorchCuda,
+            ExecutionProvider::TorchCpu,
         ] {
             assert_eq!(
                 choose(p, &none),

@@ -19,7 +19,7 @@ use super::alert::{LiveAlerts, LiveStep, Persistence};
 use super::slot::LatestSlot;
 use crate::capture::Frame;
 use crate::infer::stage::{score_batch, BatchSettings};
-use crate::infer::{Classifier, ClassifierOptions, Scorer};
+use crate::infer::{ClassifierOptions, Scorer};
 use crate::localize::Finding;
 use crate::overlay::canvas::{raw_to_rgb, RawLayout};
 use crate::preprocess::stage::model_input;
@@ -95,8 +95,8 @@ pub struct Model {
 impl Model {
     /// Loads the ONNX model of `settings`.
     pub fn load(settings: &WorkerSettings) -> anyhow::Result<Self> {
-        let classifier = Classifier::load(&settings.model, &settings.options)?;
-        let meta = classifier.metadata().clone();
+        let model = crate::infer::Model::load(&settings.model, &settings.options)?;
+        let meta = model.metadata().clone();
         let prepare = Preprocessor::for_model(&meta)?;
         Ok(Self {
             batch: BatchSettings {
@@ -106,7 +106,7 @@ impl Model {
             },
             area: *prepare.area_settings(),
             prepare: crate::cuda::select::prepare_stage(settings.preprocess, &prepare)?,
-            scorer: Box::new(classifier),
+            scorer: model.into_scorer(),
         })
     }
 }

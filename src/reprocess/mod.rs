@@ -47,7 +47,7 @@ pub use self::files::sha256_file;
 pub use self::summary::{Counts, ModelInfo, Summary};
 pub use crate::infer::Scorer;
 pub use crate::infer::DEFAULT_MODEL;
-use crate::infer::{bundled, model_or_bundled, Classifier};
+use crate::infer::{bundled, model_or_bundled, Model};
 use crate::preprocess::Preprocessor;
 use crate::smooth::Smoother;
 use crate::util::outdir_lock::OutDirLock;
@@ -108,12 +108,12 @@ pub fn run(args: &ReprocessArgs) -> anyhow::Result<()> {
         })?,
     };
     let model_path = model_or_bundled(args.model.as_deref())?;
-    let mut classifier = Classifier::load(&model_path, &args.options.backend.options(true))?;
-    let settings = Settings::from_args(args, classifier.metadata().threshold)?;
-    let model = ModelInfo::new(&model_path, classifier.metadata())?;
-    let preprocessor = classifier.preprocessor().clone();
+    let mut loaded = Model::load(&model_path, &args.options.backend.options(true))?;
+    let settings = Settings::from_args(args, loaded.metadata().threshold)?;
+    let model = ModelInfo::new(&model_path, loaded.metadata())?;
+    let preprocessor = loaded.preprocessor().clone();
     let study =
-        Reprocess::new(settings)?.run(&input, &model, &preprocessor, &mut classifier, &args.out)?;
+        Reprocess::new(settings)?.run(&input, &model, &preprocessor, &mut loaded, &args.out)?;
     summary::print_summary(&study.summary, args.json)?;
     match study.error {
         None => Ok(()),

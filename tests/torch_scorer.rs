@@ -1,0 +1,233 @@
+//! The libtorch backend (`--provider torch-cpu | torch-cuda`, feature `train`): on the CPU it
+//! scores as ONNX Runtime does, from the same `.onnx` file; without a GPU, torch-cuda fails with
+//! one line; the binary keeps `libtorch_cuda.so` linked (docs/gpu.md's link trap).
+#![cfg(feature = "train")]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use endoscan::export::export_onnx;
+use endoscan::infer::{Classifier, ClassifierOptions, ExecutionProvider, Model, Scorer};
+use endoscan::model::{ModelMetadata, Normalization, Variant, Weights};
+use ndarray::Array4;
+
+/// Largest accepted |Δp| between libtorch and ONNX Runtime on the CPU (both f32).
+const P_TOLERANCE: f32 = 1e-5;
+/// Largest accepted |Δ| of an evidence-map cell (logit units).
+const MAP_TOLERANCE: f32 = 1e-4;
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("torch_scorer-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn endoscan(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_endoscan"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+/// Stderr of a run that must fail cleanly.
+fn fails(out: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "should fail: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stderr
+}
+
+/// A random-weight two-class model of `variant` at `size`², exported with its map.
+fn random_model(dir: &Path, variant: &str, size: usize, seed: u64) -> PathBuf {
+    let variant: Variant = variant.parse().unwrap();
+    let meta = ModelMetadata {
+        variant,
+        input_size: size,
+        normalization: Normalization::Bit,
+        classes: vec!["cancer".into(), "non-cancer".into()],
+        positive: 0,
+        threshold: 0.5,
+        weights_sha256: "test".into(),
+        cam_output: None,
+    };
+    let path = dir.join(format!("{variant}-{size}.onnx"));
+    export_onnx(&Weights::random(&variant, 2, seed), &meta, &path).unwrap();
+    path
+}
+
+/// Deterministic pseudo-random images in [−1, 1].
+fn images(batch: usize, size: usize, seed: u64) -> Array4<f32> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    Array4::from_shape_fn((batch, 3, size, size), |_| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+    })
+}
+
+fn on(provider: ExecutionProvider) -> ClassifierOptions {
+    ClassifierOptions {
+        provider,
+        ..ClassifierOptions::default()
+    }
+}
+
+#[test]
+fn libtorch_on_the_cpu_scores_as_onnx_runtime() {
+    let dir = scratch("equal");
+    for (variant, size, seed) in [("r14x0.5", 64, 1), ("r26x0.5", 96, 2), ("r14x0.5", 100, 3)] {
+        let path = random_model(&dir, variant, size, seed);
+        let batch = images(3, size, seed);
+        let mut ort = Classifier::load(&path, &on(ExecutionProvider::Cpu)).unwrap();
+        let mut torch = Model::load(&path, &on(ExecutionProvider::TorchCpu)).unwrap();
+        assert_eq!(torch.provider(), ExecutionProvider::TorchCpu);
+        assert_eq!(torch.metadata(), ort.metadata());
+        let want = ort.score_with_maps(batch.view()).unwrap();
+        let got = torch.score_with_maps(batch.view()).unwrap();
+        let spread = want
+            .p
+            .iter()
+            .fold(0f32, |m, &p| m.max((p - want.p[0]).abs()));
+        assert!(spread > 1e-3, "{variant}: inputs too alike: {:?}", want.p);
+        let dp = want
+            .p
+            .iter()
+            .zip(&got.p)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(dp <= P_TOLERANCE, "{variant} {size}²: |Δp| {dp:e}");
+        let (want_maps, got_maps) = (want.maps.unwrap(), got.maps.unwrap());
+        assert_eq!(want_maps.len(), 3);
+        eprintln!("{variant} {size}²: p {:?}, |Δp| {dp:e}", want.p);
+        for (a, b) in want_maps.iter().zip(&got_maps) {
+            assert_eq!(
+                (a.width, a.height),
+                (b.width, b.height),
+                "{variant} {size}²"
+            );
+            let dm = a
+                .values
+                .iter()
+                .zip(&b.values)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0f32, f32::max);
+            assert!(dm <= MAP_TOLERANCE, "{variant} {size}²: map |Δ| {dm:e}");
+            eprintln!("  map {}×{}: |Δ| {dm:e}", a.width, a.height);
+        }
+    }
+}
+
+fn frames_csv(dir: &Path) -> Vec<Vec<String>> {
+    std::fs::read_to_string(dir.join("frames.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect()
+}
+
+#[test]
+fn reprocess_on_libtorch_gives_the_same_study() {
+    let dir = scratch("reprocess");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/sample.mp4");
+    let study = |provider: &str| {
+        let out = dir.join(provider);
+        let o = endoscan(&[
+            "reprocess",
+            sample.to_str().unwrap(),
+            "--provider",
+            provider,
+            "--out",
+            out.to_str().unwrap(),
+            "--no-video",
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        frames_csv(&out)
+    };
+    let (ort, torch) = (study("cpu"), study("torch-cpu"));
+    assert_eq!(ort.len(), 750);
+    assert_eq!(torch.len(), ort.len());
+    let mut flagged = 0;
+    for (a, b) in ort.iter().zip(&torch) {
+        // p_positive has 6 decimals: both rounded, so within 1e-6 of each other plus rounding.
+        let (pa, pb): (f64, f64) = (a[2].parse().unwrap(), b[2].parse().unwrap());
+        assert!((pa - pb).abs() <= 2.5e-6, "frame {}: {pa} vs {pb}", a[0]);
+        // Flags, status and the box columns are the same.
+        assert_eq!(a[4..], b[4..], "frame {}", a[0]);
+        flagged += usize::from(a[4] == "1");
+    }
+    assert!(flagged > 50, "only {flagged} frames flagged");
+}
+
+#[test]
+fn torch_cuda_without_a_gpu_is_one_clear_error() {
+    if tch::Cuda::is_available() {
+        eprintln!("a CUDA device is there: nothing to check");
+        return;
+    }
+    let dir = scratch("no-gpu");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/sample.mp4");
+    let out = dir.join("out");
+    let err = fails(&endoscan(&[
+        "reprocess",
+        sample.to_str().unwrap(),
+        "--provider",
+        "torch-cuda",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    assert!(err.contains("torch-cuda"), "{err}");
+    assert!(err.contains("no CUDA device"), "{err}");
+    assert!(err.contains("demo.onnx"), "names the model: {err}");
+}
+
+#[test]
+fn onnx_runtime_only_commands_refuse_libtorch_by_name() {
+    let dir = scratch("classify");
+    let still = dir.join("still.png");
+    image::RgbImage::from_pixel(64, 64, image::Rgb([150, 60, 50]))
+        .save(&still)
+        .unwrap();
+    let err = fails(&endoscan(&[
+        "classify",
+        still.to_str().unwrap(),
+        "--provider",
+        "torch-cpu",
+    ]));
+    assert!(err.contains("--provider torch-cpu"), "{err}");
+    assert!(err.contains("use cpu, cuda or tensorrt"), "{err}");
+}
+
+/// The shared libraries the test process has loaded, by file name.
+fn loaded_library(name: &str) -> Option<PathBuf> {
+    std::fs::read_to_string("/proc/self/maps")
+        .ok()?
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(5))
+        .map(PathBuf::from)
+        .find(|p| p.file_name().is_some_and(|f| f == name))
+}
+
+#[test]
+fn the_binary_links_libtorch_cuda_where_libtorch_has_it() {
+    let cpu = loaded_library("libtorch_cpu.so").expect("this test links libtorch");
+    let cuda = cpu.with_file_name("libtorch_cuda.so");
+    let out = Command::new("readelf")
+        .args(["-d", env!("CARGO_BIN_EXE_endoscan")])
+        .output()
+        .expect("readelf (binutils) runs");
+    let dynamic = String::from_utf8_lossy(&out.stdout);
+    assert!(dynamic.contains("[libtorch_cpu.so]"), "{dynamic}");
+    if cuda.exists() {
+        assert!(
+            dynamic.contains("[libtorch_cuda.so]"),
+            "{} exists but the binary does not need it:\n{dynamic}",
+            cuda.display()
+        );
+    } else {
+        eprintln!("{}: a CPU-only libtorch, nothing to link", cuda.display());
+    }
+}
