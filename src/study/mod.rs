@@ -293,6 +293,7 @@ fn train_one(
         positive: args.positive.clone(),
         select: Select::Auc,
         threshold_rule: ThresholdRule::Youden,
+        min_sensitivity: crate::train::args::DEFAULT_MIN_SENSITIVITY,
         no_feature_cache: false,
         no_augment: false,
         stop_after: None,

@@ -37,6 +37,13 @@ pub const TRAIN_FEATURE_MISSING: &str = "this endoscan was built without the `tr
 
 pub use super::choices::{BatchChoice, DeviceChoice, Mode, Precision, Select, ThresholdRule};
 
+/// Default of `--min-sensitivity`.
+pub const DEFAULT_MIN_SENSITIVITY: f64 = 0.8;
+
+fn default_min_sensitivity() -> f64 {
+    DEFAULT_MIN_SENSITIVITY
+}
+
 /// Arguments of `endoscan train`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct TrainArgs {
@@ -125,6 +132,9 @@ pub struct TrainArgs {
     /// How the decision threshold is chosen on the validation set.
     #[arg(long, value_enum, default_value_t = ThresholdRule::Youden, conflicts_with = "resume")]
     pub threshold_rule: ThresholdRule,
+    /// Validation sensitivity `--threshold-rule sensitivity` reaches (0 < F ≤ 1).
+    #[arg(long, value_name = "F", default_value_t = DEFAULT_MIN_SENSITIVITY, conflicts_with = "resume")]
+    pub min_sensitivity: f64,
     /// Local mode: run the frozen backbone on augmented images every step instead of caching
     /// its features of the unaugmented images once.
     #[arg(long, conflicts_with = "resume")]
@@ -165,6 +175,9 @@ pub struct TrainConfig {
     pub positive: String,
     pub select: Select,
     pub threshold_rule: ThresholdRule,
+    /// Target of [`ThresholdRule::Sensitivity`] (runs recorded before it existed: the default).
+    #[serde(default = "default_min_sensitivity")]
+    pub min_sensitivity: f64,
     pub feature_cache: bool,
     pub augment: bool,
 }
@@ -221,6 +234,12 @@ impl TrainConfig {
         if args.eval_every == Some(0) {
             bail!("--eval-every must be at least 1");
         }
+        if !(args.min_sensitivity > 0.0 && args.min_sensitivity <= 1.0) {
+            bail!(
+                "--min-sensitivity {} is not in (0, 1]",
+                args.min_sensitivity
+            );
+        }
         if !args.classes.contains(&args.positive) {
             bail!(
                 "--positive '{}' is not one of --classes {}",
@@ -258,6 +277,7 @@ impl TrainConfig {
             positive: args.positive.clone(),
             select: args.select,
             threshold_rule: args.threshold_rule,
+            min_sensitivity: args.min_sensitivity,
             feature_cache: !args.no_feature_cache,
             augment: !args.no_augment,
         })

@@ -81,3 +81,32 @@ fn config_checks_values_and_round_trips_through_json() {
     let back: TrainConfig = serde_json::from_str(&json).unwrap();
     assert_eq!(back, config);
 }
+
+#[test]
+fn the_sensitivity_target_is_checked_and_older_runs_get_the_default() {
+    let d = std::env::temp_dir();
+    let d = d.to_str().unwrap();
+    let with = |target: &str| {
+        let flags = ["--data", d, "--variant", "r14x0.5", "--out", "o"];
+        let mut flags = flags.to_vec();
+        flags.extend([
+            "--threshold-rule",
+            "sensitivity",
+            "--min-sensitivity",
+            target,
+        ]);
+        TrainConfig::from_args(&parse(&flags).unwrap())
+    };
+    for bad in ["0", "1.5", "2", "NaN"] {
+        let err = with(bad).unwrap_err();
+        assert!(format!("{err:#}").contains("--min-sensitivity"), "{err:#}");
+    }
+    let config = with("0.9").unwrap();
+    assert_eq!(config.threshold_rule, ThresholdRule::Sensitivity);
+    assert_eq!(config.min_sensitivity, 0.9);
+    // A run.json written before the rule existed has no min_sensitivity.
+    let mut json = serde_json::to_value(&config).unwrap();
+    json.as_object_mut().unwrap().remove("min_sensitivity");
+    let back: TrainConfig = serde_json::from_value(json).unwrap();
+    assert_eq!(back.min_sensitivity, DEFAULT_MIN_SENSITIVITY);
+}

@@ -73,6 +73,9 @@ pub enum ThresholdRule {
     Accuracy,
     /// Keep 0.5 (the argmax of two classes).
     Half,
+    /// The highest threshold whose validation sensitivity reaches `--min-sensitivity`: a
+    /// screening operating point, trading false alarms for missed lesions.
+    Sensitivity,
 }
 
 /// `--batch N` or `--batch auto`.

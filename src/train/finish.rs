@@ -14,7 +14,7 @@ use anyhow::Context;
 use indicatif::ProgressBar;
 use serde_json::json;
 
-use super::args::{RuntimeSettings, TrainConfig};
+use super::args::{RuntimeSettings, ThresholdRule, TrainConfig};
 use super::checkpoint::{BEST_FILE, LAST_FILE};
 use super::record::RunRecord;
 use super::setup::RunData;
@@ -78,6 +78,7 @@ pub fn finish(
 
     record.threshold = Some(json!({
         "rule": config.threshold_rule,
+        "min_sensitivity": (config.threshold_rule == ThresholdRule::Sensitivity).then_some(config.min_sensitivity),
         "value": threshold,
         "validation": val_metrics,
     }));
@@ -124,13 +125,18 @@ fn choose_threshold(
         .iter()
         .map(|s| data.dataset.samples()[s.index].label == meta.positive)
         .collect();
-    let threshold = threshold::choose(&probabilities, &truth, config.threshold_rule)
-        .unwrap_or_else(|| {
-            tracing::warn!(
-                "the validation subset lacks a class: keeping the decision threshold at 0.5"
-            );
-            0.5
-        });
+    let threshold = threshold::choose(
+        &probabilities,
+        &truth,
+        config.threshold_rule,
+        config.min_sensitivity,
+    )
+    .unwrap_or_else(|| {
+        tracing::warn!(
+            "the validation subset lacks a class: keeping the decision threshold at 0.5"
+        );
+        0.5
+    });
     let val_metrics = Metrics::compute(&probabilities, &truth, threshold);
     Ok((threshold, val_metrics))
 }
