@@ -165,6 +165,7 @@ fn main() -> anyhow::Result<()> {
         device_id: 0,
         intra_threads: args.threads,
         shares_cpu: true,
+        ..ClassifierOptions::default()
     };
     let mut classifier = Classifier::load(&model, &options)?;
     let pre = classifier.preprocessor().clone();

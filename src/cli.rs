@@ -30,6 +30,8 @@ pub enum Command {
     /// Live analysis: endoscope (or test://, a device, a stream, a file) → screen with alerts,
     /// never stalling the video.
     Live(crate::live::args::LiveArgs),
+    /// TensorRT engines (`endoscan engine build --model M`: build one ahead of time).
+    Engine(crate::infer::engine_build::EngineArgs),
     /// Benchmarks (`endoscan bench live`).
     Bench(crate::live::args::BenchArgs),
     /// Audit a study's exports for patient data: any non-black pixel in the panel rectangle
@@ -59,6 +61,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(args) => crate::eval::run(&args),
         Command::Classify(args) => crate::classify::run(&args),
         Command::Devices(args) => crate::cuda::devices::run(&args),
+        Command::Engine(args) => match &args.what {
+            crate::infer::engine_build::EngineCommand::Build(build) => {
+                crate::infer::engine_build::run(build)
+            }
+        },
         Command::Reprocess(args) => crate::reprocess::run(&args),
         Command::Batch(args) => crate::batch::run(&args),
         Command::CheckMasking(args) => crate::check_masking::run(&args),

@@ -84,3 +84,33 @@ fn a_gpu_provider_without_a_gpu_is_one_clear_error() {
         assert!(!err.contains("panicked"), "{provider}: {err}");
     }
 }
+
+#[test]
+fn engine_build_without_a_gpu_is_one_line_naming_what_is_missing() {
+    if std::path::Path::new("/dev/nvidiactl").exists() {
+        return;
+    }
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(BIN)
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!out.status.success(), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}: printed an engine path");
+        err
+    };
+    let model = format!("{}/models/demo.onnx", env!("CARGO_MANIFEST_DIR"));
+    let err = run(&["engine", "build", "--model", &model, "--batch", "8"]);
+    assert!(err.contains("engine build: no usable GPU"), "{err}");
+    let err = run(&["engine", "build", "--model", "/no/such/model.onnx"]);
+    assert!(
+        err.contains("/no/such/model.onnx: model file not found"),
+        "{err}"
+    );
+    let err = run(&["engine", "build", "--model", &model, "--batch", "0"]);
+    assert!(err.contains("--batch"), "{err}");
+}

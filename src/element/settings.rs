@@ -84,6 +84,7 @@ impl Settings {
                 device_id: self.device,
                 intra_threads: (self.threads > 0).then_some(self.threads as usize),
                 shares_cpu: true,
+                ..ClassifierOptions::default()
             },
             preprocess: self.preprocess,
             on: self.on,

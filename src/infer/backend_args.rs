@@ -37,6 +37,7 @@ impl BackendArgs {
             device_id: self.device,
             intra_threads: self.threads,
             shares_cpu,
+            ..ClassifierOptions::default()
         }
     }
 }

@@ -57,11 +57,15 @@ impl Classifier {
             });
         }
         let engines = (options.provider == ExecutionProvider::TensorRt)
-            .then(|| super::engine_cache::for_model(path, options.device_id))
+            .then(|| {
+                super::engine_cache::for_model(path, options.device_id, options.engine_precision)
+            })
             .flatten();
-        let providers = options
-            .provider
-            .dispatch(options.device_id, engines.as_deref());
+        let providers = options.provider.dispatch(
+            options.device_id,
+            engines.as_deref(),
+            options.engine_precision,
+        );
         if !providers.is_empty() {
             builder =
                 builder

@@ -6,6 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
+use super::EnginePrecision;
+
 /// What an engine was built for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngineKey {
@@ -68,9 +70,9 @@ pub fn engines_dir() -> PathBuf {
     }
 }
 
-/// The cache folder for `model` on GPU `device` at fp16 (created), or `None` when the model
-/// cannot be read or the GPU is not there (the provider then fails with its own error).
-pub fn for_model(model: &Path, device: i32) -> Option<PathBuf> {
+/// The cache folder for `model` on GPU `device` at `precision` (created), or `None` when the
+/// model cannot be read or the GPU is not there (the provider then fails with its own error).
+pub fn for_model(model: &Path, device: i32, precision: EnginePrecision) -> Option<PathBuf> {
     let report = crate::cuda::probe::probe();
     let gpu = report.gpus.get(usize::try_from(device).ok()?)?;
     let key = EngineKey {
@@ -79,7 +81,10 @@ pub fn for_model(model: &Path, device: i32) -> Option<PathBuf> {
         capability: gpu.capability.to_string(),
         multiprocessors: gpu.multiprocessors,
         tensorrt: tensorrt_version().unwrap_or_else(|| "none".into()),
-        precision: "fp16",
+        precision: match precision {
+            EnginePrecision::Fp16 => "fp16",
+            EnginePrecision::Fp32 => "fp32",
+        },
         batch: "dyn".into(),
     };
     let dir = key.folder(&engines_dir());

@@ -10,6 +10,7 @@
 mod backend_args;
 mod classifier;
 pub mod contract;
+pub mod engine_build;
 pub mod engine_cache;
 mod error;
 mod model;
@@ -26,5 +27,5 @@ pub use backend_args::{bundled, model_or_bundled, BackendArgs, DEFAULT_MODEL};
 pub use classifier::{Classifier, Outputs};
 pub use error::InferError;
 pub use model::{torch_cuda_unavailable, Model};
-pub use options::{ClassifierOptions, ExecutionProvider, DEFAULT_INTRA_THREADS};
+pub use options::{ClassifierOptions, EnginePrecision, ExecutionProvider, DEFAULT_INTRA_THREADS};
 pub use scorer::{Scorer, Scores};

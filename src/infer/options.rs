@@ -48,6 +48,7 @@ impl ExecutionProvider {
         self,
         device_id: i32,
         engines: Option<&std::path::Path>,
+        precision: EnginePrecision,
     ) -> Vec<ExecutionProviderDispatch> {
         let cuda = || {
             ep::CUDA::default()
@@ -66,7 +67,7 @@ impl ExecutionProvider {
             ExecutionProvider::TensorRt => {
                 let mut trt = ep::TensorRT::default()
                     .with_device_id(device_id)
-                    .with_fp16(true);
+                    .with_fp16(precision == EnginePrecision::Fp16);
                 if let Some(dir) = engines {
                     let dir = dir.display().to_string();
                     trt = trt
@@ -94,6 +95,25 @@ impl fmt::Display for ExecutionProvider {
     }
 }
 
+/// The arithmetic TensorRT builds its engines in (part of the engine cache key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum EnginePrecision {
+    /// fp16 kernels where TensorRT finds them faster (the default).
+    #[default]
+    Fp16,
+    /// f32 only: the reference the fp16 engine is checked against.
+    Fp32,
+}
+
+impl fmt::Display for EnginePrecision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            EnginePrecision::Fp16 => "fp16",
+            EnginePrecision::Fp32 => "fp32",
+        })
+    }
+}
+
 /// Options of [`super::Classifier::load`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ClassifierOptions {
@@ -106,4 +126,6 @@ pub struct ClassifierOptions {
     /// then sleep instead of spinning (ONNX Runtime's `session.intra_op.allow_spinning = 0`),
     /// which gives those cores back to the other stages at a small cost in latency.
     pub shares_cpu: bool,
+    /// TensorRT's engine precision (`--provider tensorrt`).
+    pub engine_precision: EnginePrecision,
 }
