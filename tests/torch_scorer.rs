@@ -3,8 +3,14 @@
 //! one line; the binary keeps `libtorch_cuda.so` linked (docs/gpu.md's link trap).
 #![cfg(feature = "train")]
 
+#[allow(dead_code)]
+#[path = "common/cli.rs"]
+mod cli;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use cli::{endoscan, ok, scratch};
 
 use endoscan::export::export_onnx;
 use endoscan::infer::{Classifier, ClassifierOptions, ExecutionProvider, Model, Scorer};
@@ -15,21 +21,6 @@ use ndarray::Array4;
 const P_TOLERANCE: f32 = 1e-5;
 /// Largest accepted |Δ| of an evidence-map cell (logit units).
 const MAP_TOLERANCE: f32 = 1e-4;
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("torch_scorer-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn endoscan(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_endoscan"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap()
-}
 
 /// Stderr of a run that must fail cleanly.
 fn fails(out: &Output) -> String {
@@ -77,7 +68,7 @@ fn on(provider: ExecutionProvider) -> ClassifierOptions {
 
 #[test]
 fn libtorch_on_the_cpu_scores_as_onnx_runtime() {
-    let dir = scratch("equal");
+    let dir = scratch("torch_scorer", "equal");
     for (variant, size, seed) in [("r14x0.5", 64, 1), ("r26x0.5", 96, 2), ("r14x0.5", 100, 3)] {
         let path = random_model(&dir, variant, size, seed);
         let batch = images(3, size, seed);
@@ -131,11 +122,11 @@ fn frames_csv(dir: &Path) -> Vec<Vec<String>> {
 
 #[test]
 fn reprocess_on_libtorch_gives_the_same_study() {
-    let dir = scratch("reprocess");
+    let dir = scratch("torch_scorer", "reprocess");
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/sample.mp4");
     let study = |provider: &str| {
         let out = dir.join(provider);
-        let o = endoscan(&[
+        ok(&[
             "reprocess",
             sample.to_str().unwrap(),
             "--provider",
@@ -144,7 +135,6 @@ fn reprocess_on_libtorch_gives_the_same_study() {
             out.to_str().unwrap(),
             "--no-video",
         ]);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         frames_csv(&out)
     };
     let (ort, torch) = (study("cpu"), study("torch-cpu"));
@@ -168,7 +158,7 @@ fn torch_cuda_without_a_gpu_is_one_clear_error() {
         eprintln!("a CUDA device is there: nothing to check");
         return;
     }
-    let dir = scratch("no-gpu");
+    let dir = scratch("torch_scorer", "no-gpu");
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/sample.mp4");
     let out = dir.join("out");
     let err = fails(&endoscan(&[
@@ -186,7 +176,7 @@ fn torch_cuda_without_a_gpu_is_one_clear_error() {
 
 #[test]
 fn onnx_runtime_only_commands_refuse_libtorch_by_name() {
-    let dir = scratch("classify");
+    let dir = scratch("torch_scorer", "classify");
     let still = dir.join("still.png");
     image::RgbImage::from_pixel(64, 64, image::Rgb([150, 60, 50]))
         .save(&still)

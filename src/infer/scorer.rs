@@ -1,11 +1,11 @@
-//! The score stage's one trait: every backend (ONNX Runtime on CPU/CUDA/TensorRT today,
-//! libtorch CUDA next) turns a normalized batch into positive-class probabilities, and where
+//! The score stage's one trait: every backend (ONNX Runtime on CPU/CUDA/TensorRT, libtorch on
+//! CUDA/CPU) turns a normalized batch into positive-class probabilities, and where
 //! the model has a class-activation map, into each image's evidence map. Tests and benchmarks
 //! plug in their own.
 
 use ndarray::ArrayView4;
 
-use super::Classifier;
+use super::{Classifier, InferError};
 use crate::localize::EvidenceMap;
 
 /// One batch's scores, in batch order.
@@ -42,11 +42,18 @@ impl Scorer for Classifier {
     fn score_with_maps(&mut self, batch: ArrayView4<'_, f32>) -> anyhow::Result<Scores> {
         let positive = self.metadata().positive;
         let out = self.classify_with_maps(batch)?;
-        let maps = out.maps.map(|maps| {
-            maps.outer_iter()
-                .filter_map(|cam| EvidenceMap::from_cam(cam, positive))
-                .collect()
-        });
+        let maps = match out.maps {
+            Some(maps) => Some(
+                maps.outer_iter()
+                    .map(|cam| EvidenceMap::from_cam(cam, positive))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| InferError::Output {
+                        path: self.path().to_path_buf(),
+                        problem: "empty class-activation map".to_string(),
+                    })?,
+            ),
+            None => None,
+        };
         Ok(Scores {
             p: out.probs.column(positive).to_vec(),
             maps,
