@@ -26,3 +26,4 @@ bench: setup
 # The binary scripts/gpu-check runs on a GPU machine (no GStreamer or ONNX Runtime needed there).
 gpu-check-bin: setup
 	$(ENV) && cargo build --release --bin endoscan-gpu-check
+	$(ENV) && cargo build --release --features train --bin endoscan-torch-check

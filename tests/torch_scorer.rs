@@ -221,3 +221,54 @@ fn the_binary_links_libtorch_cuda_where_libtorch_has_it() {
         eprintln!("{}: a CPU-only libtorch, nothing to link", cuda.display());
     }
 }
+
+#[test]
+fn the_torch_check_runs_on_the_cpu_and_refuses_to_pretend_without_a_gpu() {
+    let bin = env!("CARGO_BIN_EXE_endoscan-torch-check");
+    let dir = scratch("torch_scorer", "check");
+    let out = dir.join("out");
+    let o = Command::new(bin)
+        .args([
+            "--out",
+            out.to_str().unwrap(),
+            "--cpu",
+            "--variants",
+            "r14x0.5",
+        ])
+        .args(["--input-size", "64", "--batches", "1,3", "--runs", "3"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("torch.json")).unwrap()).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 1, "fp32 only on the CPU: {rows:?}");
+    assert_eq!(rows[0]["precision"], "fp32");
+    let timings = rows[0]["timings"].as_array().unwrap();
+    let batches: Vec<u64> = timings
+        .iter()
+        .map(|t| t["batch"].as_u64().unwrap())
+        .collect();
+    assert_eq!(batches, [1, 3]);
+    for t in timings {
+        let (p50, p99) = (t["p50_ms"].as_f64().unwrap(), t["p99_ms"].as_f64().unwrap());
+        assert!(p50 > 0.0 && p99 >= p50, "{t}");
+        let rate = t["batch"].as_f64().unwrap() / (p50 / 1e3);
+        assert!(
+            (t["images_per_s"].as_f64().unwrap() - rate).abs() < 1e-6 * rate,
+            "{t}"
+        );
+    }
+    let md = std::fs::read_to_string(out.join("torch.md")).unwrap();
+    assert!(md.contains("| r14x0.5 | fp32 |"), "{md}");
+    if tch::Cuda::is_available() {
+        return;
+    }
+    let o = Command::new(bin)
+        .args(["--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("no CUDA device"), "{err}");
+}

@@ -68,7 +68,41 @@ impl TorchScorer {
                 path: path.to_path_buf(),
                 source,
             })?;
-        let model = BitModel::from_weights(&weights, &meta.variant, device)
+        let precision = match device {
+            Device::Cpu => Precision::Fp32,
+            _ => Precision::Fp16,
+        };
+        let scorer = Self::from_weights(path, &weights, meta, device, precision)?;
+        tracing::info!(
+            model = %path.display(),
+            variant = %scorer.meta.variant,
+            input_size = scorer.meta.input_size,
+            provider = %provider,
+            precision = %scorer.amp.precision(),
+            "loaded model into libtorch"
+        );
+        Ok(scorer)
+    }
+
+    /// A scorer over `weights` described by `meta` on `device` at `precision` (fp16/bf16
+    /// autocast on CUDA only); `path` names the model in errors.
+    pub fn from_weights(
+        path: &Path,
+        weights: &Weights,
+        meta: ModelMetadata,
+        device: Device,
+        precision: Precision,
+    ) -> Result<Self, InferError> {
+        let provider = match device {
+            Device::Cpu => ExecutionProvider::TorchCpu,
+            _ => ExecutionProvider::TorchCuda,
+        };
+        let torch_err = |why: String| InferError::Torch {
+            path: path.to_path_buf(),
+            provider,
+            why,
+        };
+        let model = BitModel::from_weights(weights, &meta.variant, device)
             .map_err(|e| torch_err(format!("the weights do not fit {}: {e}", meta.variant)))?;
         if model.net().classes() != meta.classes.len() {
             return Err(torch_err(format!(
@@ -77,19 +111,7 @@ impl TorchScorer {
                 meta.classes.len()
             )));
         }
-        let precision = match device {
-            Device::Cpu => Precision::Fp32,
-            _ => Precision::Fp16,
-        };
         let amp = Amp::new(precision, device).map_err(torch_err)?;
-        tracing::info!(
-            model = %path.display(),
-            variant = %meta.variant,
-            input_size = meta.input_size,
-            provider = %provider,
-            precision = %amp.precision(),
-            "loaded model into libtorch"
-        );
         Ok(Self {
             path: path.to_path_buf(),
             model,
@@ -103,6 +125,11 @@ impl TorchScorer {
     /// What the model says about itself.
     pub fn metadata(&self) -> &ModelMetadata {
         &self.meta
+    }
+
+    /// The arithmetic in effect (fp32 on the CPU whatever was asked).
+    pub fn precision(&self) -> Precision {
+        self.amp.precision()
     }
 
     /// Class probabilities `[N, classes]` (row-major) and, when the model declares a map, the
