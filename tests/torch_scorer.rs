@@ -13,9 +13,9 @@ use std::process::{Command, Output};
 use cli::{endoscan, ok, scratch};
 
 use endoscan::export::export_onnx;
+use endoscan::infer::torch_check::images;
 use endoscan::infer::{Classifier, ClassifierOptions, ExecutionProvider, Model, Scorer};
 use endoscan::model::{ModelMetadata, Normalization, Variant, Weights};
-use ndarray::Array4;
 
 /// Largest accepted |Δp| between libtorch and ONNX Runtime on the CPU (both f32).
 const P_TOLERANCE: f32 = 1e-5;
@@ -46,17 +46,6 @@ fn random_model(dir: &Path, variant: &str, size: usize, seed: u64) -> PathBuf {
     let path = dir.join(format!("{variant}-{size}.onnx"));
     export_onnx(&Weights::random(&variant, 2, seed), &meta, &path).unwrap();
     path
-}
-
-/// Deterministic pseudo-random images in [−1, 1].
-fn images(batch: usize, size: usize, seed: u64) -> Array4<f32> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    Array4::from_shape_fn((batch, 3, size, size), |_| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-    })
 }
 
 fn on(provider: ExecutionProvider) -> ClassifierOptions {

@@ -132,8 +132,8 @@ fn metadata(variant: &Variant, input_size: usize) -> ModelMetadata {
     }
 }
 
-/// Deterministic pseudo-random images in [−1, 1].
-fn images(batch: usize, side: usize, seed: u64) -> Array4<f32> {
+/// Deterministic pseudo-random images `[batch, 3, side, side]` in [−1, 1] (xorshift).
+pub fn images(batch: usize, side: usize, seed: u64) -> Array4<f32> {
     let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     Array4::from_shape_fn((batch, 3, side, side), |_| {
         state ^= state << 13;
