@@ -11,7 +11,6 @@ use ndarray::Array4;
 use super::select::{probe, Availability};
 use super::{engine_cache, model_or_bundled, Classifier, ClassifierOptions, EnginePrecision};
 use super::{ExecutionProvider, DEFAULT_INTRA_THREADS};
-use crate::model::{ModelMetadata, Weights};
 
 /// `endoscan engine …`.
 #[derive(Debug, clap::Args)]
@@ -71,10 +70,6 @@ pub fn run(args: &EngineBuildArgs) -> anyhow::Result<()> {
     if let Some(why) = missing(&probe(), engine_cache::tensorrt_version().as_deref()) {
         bail!("engine build: {why}");
     }
-    let weights = Weights::load(&model)?;
-    let meta = ModelMetadata::from_map(&weights.metadata)
-        .with_context(|| format!("{}: not an endoscan model", model.display()))?;
-    drop(weights);
     let options = ClassifierOptions {
         provider: ExecutionProvider::TensorRt,
         device_id: args.device,
@@ -83,7 +78,7 @@ pub fn run(args: &EngineBuildArgs) -> anyhow::Result<()> {
         engine_precision: args.precision,
     };
     let mut classifier = Classifier::load(&model, &options)?;
-    let side = meta.input_size;
+    let side = classifier.metadata().input_size;
     let mut sizes = vec![1, args.batch];
     sizes.dedup();
     for n in sizes {

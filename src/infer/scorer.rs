@@ -3,6 +3,8 @@
 //! the model has a class-activation map, into each image's evidence map. Tests and benchmarks
 //! plug in their own.
 
+use std::path::Path;
+
 use ndarray::ArrayView4;
 
 use super::{Classifier, InferError};
@@ -42,21 +44,29 @@ impl Scorer for Classifier {
     fn score_with_maps(&mut self, batch: ArrayView4<'_, f32>) -> anyhow::Result<Scores> {
         let positive = self.metadata().positive;
         let out = self.classify_with_maps(batch)?;
-        let maps = match out.maps {
-            Some(maps) => Some(
-                maps.outer_iter()
-                    .map(|cam| EvidenceMap::from_cam(cam, positive))
-                    .collect::<Option<Vec<_>>>()
-                    .ok_or_else(|| InferError::Output {
-                        path: self.path().to_path_buf(),
-                        problem: "empty class-activation map".to_string(),
-                    })?,
-            ),
-            None => None,
-        };
+        let maps = out
+            .maps
+            .map(|cams| evidence_maps(cams.view(), positive, self.path()))
+            .transpose()?;
         Ok(Scores {
             p: out.probs.column(positive).to_vec(),
             maps,
         })
     }
+}
+
+/// Each image's positive-class evidence map of class-activation maps `[N, classes, h, w]`;
+/// an error naming `model` when a map is empty (never a dropped map).
+pub(crate) fn evidence_maps(
+    cams: ArrayView4<'_, f32>,
+    positive: usize,
+    model: &Path,
+) -> Result<Vec<EvidenceMap>, InferError> {
+    cams.outer_iter()
+        .map(|cam| EvidenceMap::from_cam(cam, positive))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| InferError::Output {
+            path: model.to_path_buf(),
+            problem: "empty class-activation map".to_string(),
+        })
 }

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use ndarray::{Array4, ArrayView4};
 use tch::{Device, Kind, Tensor};
 
+use super::scorer::evidence_maps;
 use super::{ClassifierOptions, ExecutionProvider, InferError, Scorer, Scores};
-use crate::localize::EvidenceMap;
 use crate::model::torch::BitModel;
 use crate::model::{ModelMetadata, Weights};
 use crate::train::amp::Amp;
@@ -214,19 +214,9 @@ impl Scorer for TorchScorer {
         let positive = self.meta.positive;
         let (probs, maps) = self.run(batch)?;
         let p = probs.chunks(classes).map(|row| row[positive]).collect();
-        let maps = match maps {
-            Some(cams) => {
-                let maps = cams
-                    .outer_iter()
-                    .map(|cam| EvidenceMap::from_cam(cam, positive))
-                    .collect::<Option<Vec<_>>>();
-                Some(maps.ok_or_else(|| InferError::Output {
-                    path: self.path.clone(),
-                    problem: "empty class-activation map".to_string(),
-                })?)
-            }
-            None => None,
-        };
+        let maps = maps
+            .map(|cams| evidence_maps(cams.view(), positive, &self.path))
+            .transpose()?;
         Ok(Scores { p, maps })
     }
 }
