@@ -1,11 +1,12 @@
-"""The PyTorch peer of endoscan-torch-check: timm's BiT (resnetv2_*_bit) at the same input size,
-batch sizes and precisions, fed and read back the same way (a host batch in, probabilities on
-the host out), eager and torch.compile. Reads OUT/torch.json, writes OUT/peer.json and
-OUT/peer.md with the ratio (peer p50 / endoscan p50: above 1 means endoscan is faster), both
-rewritten after every row so a run cut short by a time limit keeps what it measured.
-torch.compile runs for the fp16 rows only (each batch size compiles anew, about a minute).
+"""The PyTorch peer of `endoscan bench gpu` (and endoscan-torch-check): timm's BiT
+(resnetv2_*_bit) at the input size, batch sizes and precisions of OUT/bench.json, fed and read
+back the same way (a host batch in, probabilities on the host out), eager and torch.compile.
+Writes OUT/peer.json and OUT/peer.md with the ratio (peer p50 / endoscan p50: above 1 means
+endoscan is faster), both rewritten after every row so a run cut short by a time limit keeps
+what it measured. torch.compile runs for the fp16 rows on CUDA only (each batch size compiles
+anew, about a minute).
 
-Usage: python scripts/torch-peer.py OUT [--input-size 384] [--runs 50] [--no-compile]
+Usage: python scripts/torch-peer.py OUT [--device cuda|cpu] [--runs 50] [--no-compile]
 """
 import argparse
 import json
@@ -17,14 +18,15 @@ import torch
 import timm
 
 NAMES = {"r50x1": "resnetv2_50x1_bit", "r101x3": "resnetv2_101x3_bit", "r50x3": "resnetv2_50x3_bit",
-         "r101x1": "resnetv2_101x1_bit", "r152x2": "resnetv2_152x2_bit", "r152x4": "resnetv2_152x4_bit"}
+         "r101x1": "resnetv2_101x1_bit", "r152x2": "resnetv2_152x2_bit", "r152x4": "resnetv2_152x4_bit",
+         "r101x2": "resnetv2_101x2_bit", "r50x2": "resnetv2_50x2_bit"}
 
 
-def timed(model, batch, size, runs, fp16):
+def timed(model, batch, size, runs, fp16, device):
     host = torch.rand(batch, 3, size, size) * 2 - 1
     def call():
-        with torch.no_grad(), torch.autocast("cuda", dtype=torch.float16, enabled=fp16):
-            return torch.softmax(model(host.cuda()).float(), -1).cpu()
+        with torch.no_grad(), torch.autocast(device, dtype=torch.float16, enabled=fp16):
+            return torch.softmax(model(host.to(device)).float(), -1).cpu()
     for _ in range(5):
         call()
     ms = []
@@ -39,36 +41,42 @@ def timed(model, batch, size, runs, fp16):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
-    ap.add_argument("--input-size", type=int, default=384)
+    ap.add_argument("--device", default="cuda", choices=["cuda", "cpu"])
     ap.add_argument("--runs", type=int, default=50)
     ap.add_argument("--no-compile", action="store_true")
     args = ap.parse_args()
-    ours = json.load(open(os.path.join(args.out, "torch.json")))
+    ours = json.load(open(os.path.join(args.out, "bench.json")))
+    size = ours["input_size"]
     torch.backends.cudnn.benchmark = True
     rows = []
-    for variant in sorted({r["variant"] for r in ours}, key=[r["variant"] for r in ours].index):
-        model = timm.create_model(NAMES[variant], pretrained=False, num_classes=2).cuda().eval()
+    variants = list(dict.fromkeys(r["variant"] for r in ours["rows"]))
+    for variant in variants:
+        if variant not in NAMES:
+            print(f"peer: timm has no BiT {variant}: skipped", flush=True)
+            continue
+        model = timm.create_model(NAMES[variant], pretrained=False, num_classes=2).to(args.device).eval()
         modes = [("eager", model)]
-        if not args.no_compile:
+        if not args.no_compile and args.device == "cuda":
             modes.append(("compile", torch.compile(model)))
-        for r in (r for r in ours if r["variant"] == variant):
+        for r in (r for r in ours["rows"] if r["variant"] == variant):
             for t in r["timings"]:
                 for mode, m in modes:
                     if mode == "compile" and r["precision"] != "fp16":
                         continue
-                    peer = timed(m, t["batch"], args.input_size, args.runs, r["precision"] == "fp16")
+                    fp16 = r["precision"] == "fp16"
+                    peer = timed(m, t["batch"], size, args.runs, fp16, args.device)
                     rows.append({"variant": variant, "precision": r["precision"], "batch": t["batch"],
                                  "mode": mode, "peer": peer, "ours_p50_ms": t["p50_ms"],
                                  "ratio": peer["p50_ms"] / t["p50_ms"]})
                     print(rows[-1], flush=True)
-                    write(args, rows)
-    print(open(os.path.join(args.out, "peer.md")).read())
+                    write(args, size, ours["provider"], rows)
+    write(args, size, ours["provider"], rows)
 
 
-def write(args, rows):
+def write(args, size, provider, rows):
     json.dump(rows, open(os.path.join(args.out, "peer.json"), "w"), indent=1)
     with open(os.path.join(args.out, "peer.md"), "w") as f:
-        f.write(f"# endoscan (libtorch) vs PyTorch/timm, {args.input_size}², torch {torch.__version__}\n\n")
+        f.write(f"# endoscan ({provider}) vs PyTorch/timm on {args.device}, {size}², torch {torch.__version__}\n\n")
         f.write("| variant | precision | batch | timm mode | timm p50 ms | endoscan p50 ms | timm / endoscan |\n")
         f.write("|---|---|---|---|---|---|---|\n")
         for r in rows:

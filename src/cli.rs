@@ -32,7 +32,7 @@ pub enum Command {
     Live(crate::live::args::LiveArgs),
     /// TensorRT engines (`endoscan engine build --model M`: build one ahead of time).
     Engine(crate::infer::engine_build::EngineArgs),
-    /// Benchmarks (`endoscan bench live`).
+    /// Benchmarks (`endoscan bench live`, `endoscan bench gpu`).
     Bench(crate::live::args::BenchArgs),
     /// Audit a study's exports for patient data: any non-black pixel in the panel rectangle
     /// of annotated.mp4 or a thumbnail fails the check.
@@ -72,6 +72,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Live(args) => crate::live::run::run(&args),
         Command::Bench(args) => match &args.what {
             crate::live::args::BenchCommand::Live(live) => crate::live::bench::run(live),
+            crate::live::args::BenchCommand::Gpu(gpu) => crate::bench::gpu::command(gpu),
         },
         #[cfg(feature = "train")]
         Command::Train(args) => crate::train::run::run(&args),

@@ -6,6 +6,7 @@
 //! [`data`] (labelled datasets and splits) under [`train`] and [`eval`]; [`synth`] makes labelled gastroscopy-like data for tests and demos.
 
 pub mod batch;
+pub mod bench;
 pub mod capture;
 pub mod check_masking;
 pub mod classify;

@@ -114,3 +114,84 @@ fn engine_build_without_a_gpu_is_one_line_naming_what_is_missing() {
     let err = run(&["engine", "build", "--model", &model, "--batch", "0"]);
     assert!(err.contains("--batch"), "{err}");
 }
+
+#[test]
+fn bench_gpu_times_a_model_file_and_refuses_what_it_cannot_run() {
+    let dir = scratch("provider", "bench-gpu");
+    let out = dir.join("bench");
+    let model = format!("{}/models/demo.onnx", env!("CARGO_MANIFEST_DIR"));
+    let run = |args: &[&str]| {
+        std::process::Command::new(BIN)
+            .arg("bench")
+            .arg("gpu")
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let args = ["--model", &model, "--provider", "cpu", "--batch", "1,2"];
+    let out_arg = ["--out", out.to_str().unwrap()];
+    let o = run(&[
+        &args[..],
+        &["--runs", "2", "--json", "--preprocess", "cpu"],
+        &out_arg,
+    ]
+    .concat());
+    assert!(o.status.success(), "{}", show(&["bench", "gpu"], &o));
+    let printed: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("bench.json")).unwrap()).unwrap();
+    assert_eq!(printed, written);
+    // The bundled model's metadata (models/demo.json) names its variant and input size.
+    let run_json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{}/models/demo.json", env!("CARGO_MANIFEST_DIR")))
+            .unwrap(),
+    )
+    .unwrap();
+    let rows = printed["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{printed}");
+    assert_eq!(rows[0]["model"], "demo.onnx");
+    assert_eq!(printed["provider"], "cpu");
+    assert_eq!(rows[0]["variant"], run_json["config"]["variant"]);
+    assert_eq!(printed["input_size"], run_json["config"]["input_size"]);
+    assert_eq!(rows[0]["timings"].as_array().unwrap().len(), 2);
+    assert_eq!(rows[0]["end_to_end"]["preprocess"], "cpu");
+    assert!(printed["skipped"].to_string().contains("fp16"), "{printed}");
+
+    let refused = |args: &[&str], says: &str| {
+        let o = run(args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    };
+    refused(&["--batch", "0", "--provider", "cpu"], "--batch");
+    refused(
+        &["--model", "/no/such/model.onnx", "--provider", "cpu"],
+        "/no/such/model.onnx",
+    );
+    refused(
+        &[
+            "--provider",
+            "cpu",
+            "--precision",
+            "fp16",
+            "--variant",
+            "r14x0.5",
+        ],
+        "cpu runs fp32 only",
+    );
+    if !std::path::Path::new("/dev/nvidiactl").exists() {
+        refused(
+            &[
+                "--provider",
+                "tensorrt",
+                "--variant",
+                "r14x0.5",
+                "--input-size",
+                "64",
+            ],
+            "tensorrt",
+        );
+    }
+}

@@ -12,8 +12,8 @@ use std::process::{Command, Output};
 
 use cli::{endoscan, ok, scratch};
 
+use endoscan::bench::gpu::images;
 use endoscan::export::export_onnx;
-use endoscan::infer::torch_check::images;
 use endoscan::infer::{Classifier, ClassifierOptions, ExecutionProvider, Model, Scorer};
 use endoscan::model::{ModelMetadata, Normalization, Variant, Weights};
 
@@ -217,22 +217,31 @@ fn the_torch_check_runs_on_the_cpu_and_refuses_to_pretend_without_a_gpu() {
     let dir = scratch("torch_scorer", "check");
     let out = dir.join("out");
     let o = Command::new(bin)
+        .args(["--out", out.to_str().unwrap(), "--provider", "torch-cpu"])
         .args([
-            "--out",
-            out.to_str().unwrap(),
-            "--cpu",
-            "--variants",
+            "--variant",
             "r14x0.5",
+            "--input-size",
+            "64",
+            "--batch",
+            "1,3",
         ])
-        .args(["--input-size", "64", "--batches", "1,3", "--runs", "3"])
+        .args(["--runs", "3", "--preprocess", "cpu"])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let rows: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("torch.json")).unwrap()).unwrap();
-    let rows = rows.as_array().unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("bench.json")).unwrap()).unwrap();
+    assert_eq!(report["provider"], "torch-cpu");
+    let rows = report["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 1, "fp32 only on the CPU: {rows:?}");
     assert_eq!(rows[0]["precision"], "fp32");
+    assert_eq!(rows[0]["variant"], "r14x0.5");
+    let skipped = report["skipped"].to_string();
+    assert!(
+        skipped.contains("r14x0.5 fp16: torch-cpu runs fp32 only"),
+        "{skipped}"
+    );
     let timings = rows[0]["timings"].as_array().unwrap();
     let batches: Vec<u64> = timings
         .iter()
@@ -248,13 +257,22 @@ fn the_torch_check_runs_on_the_cpu_and_refuses_to_pretend_without_a_gpu() {
             "{t}"
         );
     }
-    let md = std::fs::read_to_string(out.join("torch.md")).unwrap();
+    let e2e = &rows[0]["end_to_end"];
+    assert_eq!(e2e["preprocess"], "cpu", "{e2e}");
+    let model_only = timings[0]["p50_ms"].as_f64().unwrap();
+    // A 1080p frame is located and resized before the same batch-1 call.
+    assert!(
+        e2e["p50_ms"].as_f64().unwrap() > model_only,
+        "{e2e} vs {model_only}"
+    );
+    let md = std::fs::read_to_string(out.join("bench.md")).unwrap();
     assert!(md.contains("| r14x0.5 | fp32 |"), "{md}");
     if tch::Cuda::is_available() {
         return;
     }
     let o = Command::new(bin)
-        .args(["--out", out.to_str().unwrap()])
+        .args(["--out", out.to_str().unwrap(), "--provider", "torch-cuda"])
+        .args(["--variant", "r14x0.5", "--input-size", "64"])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);

@@ -21,8 +21,6 @@ pub mod select;
 pub mod softmax;
 pub mod stage;
 #[cfg(feature = "train")]
-pub mod torch_check;
-#[cfg(feature = "train")]
 pub mod torch_scorer;
 
 pub use backend_args::{bundled, model_or_bundled, BackendArgs, DEFAULT_MODEL};

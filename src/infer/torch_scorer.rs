@@ -2,9 +2,9 @@
 //! definition ([`crate::model::torch::BitResNet`]) with the weights and metadata read back from
 //! the endoscan `.onnx` file, so the same file serves both runtimes.
 //!
-//! On CUDA the convolutions run under fp16 autocast (weights stay f32, as in training) with
-//! cuDNN autotuning; on the CPU in f32, where it must agree with ONNX Runtime's CPU provider
-//! (`tests/torch_scorer.rs`).
+//! On CUDA the convolutions run under fp16 autocast (weights stay f32, as in training; the
+//! `fp32` engine precision turns it off) with cuDNN autotuning; on the CPU in f32, where it
+//! must agree with ONNX Runtime's CPU provider (`tests/torch_scorer.rs`).
 
 use std::path::{Path, PathBuf};
 
@@ -12,7 +12,7 @@ use ndarray::{Array4, ArrayView4};
 use tch::{Device, Kind, Tensor};
 
 use super::scorer::evidence_maps;
-use super::{ClassifierOptions, ExecutionProvider, InferError, Scorer, Scores};
+use super::{ClassifierOptions, EnginePrecision, ExecutionProvider, InferError, Scorer, Scores};
 use crate::model::torch::BitModel;
 use crate::model::{ModelMetadata, Weights};
 use crate::train::amp::Amp;
@@ -68,9 +68,9 @@ impl TorchScorer {
                 path: path.to_path_buf(),
                 source,
             })?;
-        let precision = match device {
-            Device::Cpu => Precision::Fp32,
-            _ => Precision::Fp16,
+        let precision = match (device, options.engine_precision) {
+            (Device::Cpu, _) | (_, EnginePrecision::Fp32) => Precision::Fp32,
+            (_, EnginePrecision::Fp16) => Precision::Fp16,
         };
         let scorer = Self::from_weights(path, &weights, meta, device, precision)?;
         tracing::info!(
@@ -112,6 +112,16 @@ impl TorchScorer {
             )));
         }
         let amp = Amp::new(precision, device).map_err(torch_err)?;
+        let mut model = model;
+        // Inference only: standardize the kernels once, in the convolutions' arithmetic.
+        let kind = match amp.precision() {
+            Precision::Fp16 => Kind::Half,
+            Precision::Bf16 => Kind::BFloat16,
+            Precision::Fp32 => Kind::Float,
+        };
+        model
+            .standardize_kernels_once(kind)
+            .map_err(|e| torch_err(format!("cannot standardize the kernels: {e}")))?;
         Ok(Self {
             path: path.to_path_buf(),
             model,

@@ -81,6 +81,9 @@ pub struct BenchArgs {
 pub enum BenchCommand {
     /// Live analysis on the synthetic endoscope with a headless sink: fps, latency, alerts.
     Live(BenchLiveArgs),
+    /// The score stage on a GPU provider: latency per batch size, throughput, end to end,
+    /// agreement with the CPU reference, fp16 against fp32, and the PyTorch peer (`--peer`).
+    Gpu(crate::bench::gpu::BenchGpuArgs),
 }
 
 /// `endoscan bench live [--fps 30|60] [--seconds S] [--model M] [--json]`

@@ -6,7 +6,7 @@
 //! `resnet/block1/unit01/a/standardized_conv2d/kernel` (kernels OIHW here, HWIO on disk).
 
 use tch::nn::{self, init::DEFAULT_KAIMING_UNIFORM};
-use tch::{TchError, Tensor};
+use tch::{Kind, TchError, Tensor};
 
 use crate::model::layout::UnitSpec;
 use crate::model::variant::GROUPS;
@@ -17,10 +17,12 @@ const GN_EPS: f64 = 1e-5;
 const WS_EPS: f64 = 1e-10;
 
 /// `{prefix}standardized_conv2d/kernel`: a bias-free convolution whose kernel is standardized
-/// per output channel in every forward.
+/// per output channel in every forward — or once, for inference ([`StdConv::standardize_once`]).
 #[derive(Debug)]
 pub(super) struct StdConv {
     kernel: Tensor,
+    /// The standardized kernel, kept for inference (it no longer follows `kernel`).
+    standardized: Option<Tensor>,
     stride: i64,
     padding: i64,
 }
@@ -40,20 +42,36 @@ impl StdConv {
         let kernel = (p / "standardized_conv2d").f_var("kernel", &dims, DEFAULT_KAIMING_UNIFORM)?;
         Ok(Self {
             kernel,
+            standardized: None,
             stride: stride as i64,
             padding: (k / 2) as i64,
         })
     }
 
-    pub(super) fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError> {
-        // w' = (w − mean) / sqrt(var + ε), biased variance over (in, kh, kw).
+    /// w' = (w − mean) / sqrt(var + ε), biased variance over (in, kh, kw).
+    fn standardized_kernel(&self) -> Result<Tensor, TchError> {
         let (var, mean) = self
             .kernel
             .f_var_mean_dim([1i64, 2, 3].as_slice(), false, true)?;
-        let w = self
-            .kernel
+        self.kernel
             .f_sub(&mean)?
-            .f_div(&var.f_add_scalar(WS_EPS)?.f_sqrt()?)?;
+            .f_div(&var.f_add_scalar(WS_EPS)?.f_sqrt()?)
+    }
+
+    /// Standardizes the kernel now, in f32, and keeps it as `kind` (the arithmetic of the
+    /// convolutions to come, so autocast has nothing to cast): forwards then skip the
+    /// standardization, and no longer see changes to the kernel. For inference only.
+    pub(super) fn standardize_once(&mut self, kind: Kind) -> Result<(), TchError> {
+        let _guard = tch::no_grad_guard();
+        self.standardized = Some(self.standardized_kernel()?.f_to_kind(kind)?);
+        Ok(())
+    }
+
+    pub(super) fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError> {
+        let w = match &self.standardized {
+            Some(w) => w.shallow_clone(),
+            None => self.standardized_kernel()?,
+        };
         xs.f_conv2d(
             &w,
             None::<&Tensor>,
@@ -180,6 +198,17 @@ impl Unit {
         let ys = self.b.conv.forward(&self.b.group_norm.forward_relu(&ys)?)?;
         let ys = self.c.conv.forward(&self.c.group_norm.forward_relu(&ys)?)?;
         ys.f_add(&shortcut)
+    }
+
+    /// [`StdConv::standardize_once`] on every convolution of the unit.
+    pub(super) fn standardize_once(&mut self, kind: Kind) -> Result<(), TchError> {
+        for layer in [&mut self.a, &mut self.b, &mut self.c] {
+            layer.conv.standardize_once(kind)?;
+        }
+        match &mut self.proj {
+            Some(proj) => proj.standardize_once(kind),
+            None => Ok(()),
+        }
     }
 
     /// All variables of the unit.

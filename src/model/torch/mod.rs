@@ -182,6 +182,17 @@ impl BitResNet {
         self.classes
     }
 
+    /// Standardizes every kernel once and keeps it as `kind`, for inference: forwards then
+    /// skip weight standardization (passes over all weights each time) and no longer follow
+    /// the variables. Never on a model that is being trained.
+    pub fn standardize_kernels_once(&mut self, kind: Kind) -> Result<(), TorchModelError> {
+        self.root_block.standardize_once(kind)?;
+        for unit in &mut self.units {
+            unit.standardize_once(kind)?;
+        }
+        Ok(())
+    }
+
     /// Logits `[N, classes]` of images `[N, 3, H, W]`.
     ///
     /// BiT has no batch-dependent layers (GroupNorm, no dropout), so `train` changes nothing
@@ -352,6 +363,11 @@ impl BitModel {
     /// The network.
     pub fn net(&self) -> &BitResNet {
         &self.net
+    }
+
+    /// [`BitResNet::standardize_kernels_once`]: for a model that only infers from now on.
+    pub fn standardize_kernels_once(&mut self, kind: Kind) -> Result<(), TorchModelError> {
+        self.net.standardize_kernels_once(kind)
     }
 
     /// The variables, e.g. for `nn::Sgd::default().build(model.var_store(), lr)`.

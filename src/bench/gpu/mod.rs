@@ -1,0 +1,255 @@
+//! `endoscan bench gpu`: the score stage on a provider, timed and checked. Per model and
+//! precision: agreement with the CPU f32 reference on the same images (|Δp|), model-only
+//! latency p50/p99 per batch size (host batch in, probabilities and maps out: the product's
+//! path), throughput, and end to end from a 1080p host frame (locate, prepare, normalize,
+//! score); fp16 against fp32; and with `--peer`, PyTorch/timm timed in the same run
+//! (`scripts/torch-peer.py`). CPU providers make it a smoke test. `endoscan-torch-check` runs
+//! it on a GPU machine that has neither GStreamer nor ONNX Runtime.
+
+mod args;
+mod inputs;
+mod peer;
+mod report;
+mod subject;
+mod timing;
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use ndarray::Array4;
+
+pub use args::BenchGpuArgs;
+pub use inputs::{images, tower_frame};
+pub use report::{BatchTiming, PrecisionGap, Report, Row};
+pub use timing::{time_calls, Latency};
+
+use crate::infer::{select, ClassifierOptions, EnginePrecision, ExecutionProvider, Scorer};
+use crate::preprocess::{ContentArea, Plane, RgbView};
+use subject::Subject;
+
+/// Largest accepted |Δp| against the CPU f32 reference, per precision.
+pub const FP32_BOUND: f32 = 1e-5;
+pub const FP16_BOUND: f32 = 1e-3;
+/// Images in the agreement batch.
+const PROBE_BATCH: usize = 2;
+
+/// `endoscan bench gpu`: prints the report; an error when a result is off its bound.
+pub fn command(args: &BenchGpuArgs) -> anyhow::Result<()> {
+    let report = run(args)?;
+    if !report.all_pass() {
+        anyhow::bail!(
+            "bench gpu: some probabilities differ from the CPU reference by more than their bound (see the table)"
+        );
+    }
+    Ok(())
+}
+
+/// A benchmark binary's `main`: 0 when every result is within its bound, 1 when one is not,
+/// 2 when the benchmark could not run.
+pub fn main_with(args: &BenchGpuArgs, name: &str) -> ExitCode {
+    match run(args) {
+        Ok(report) if report.all_pass() => ExitCode::SUCCESS,
+        Ok(_) => {
+            eprintln!("{name}: some probabilities differ from the CPU reference (see bench.md)");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("{name}: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Runs the benchmark, writes `bench.json` / `bench.md` when `--out` is given, prints the
+/// report (or its JSON with `--json`), then runs the peer when asked.
+pub fn run(args: &BenchGpuArgs) -> anyhow::Result<Report> {
+    args.check()?;
+    let provider = select::resolve(
+        &ClassifierOptions {
+            provider: args.provider,
+            device_id: args.device,
+            ..ClassifierOptions::default()
+        },
+        true,
+    )
+    .provider;
+    if !args.precisions.iter().any(|&p| offers(provider, p)) {
+        anyhow::bail!(
+            "--precision {}: {provider} runs fp32 only (tensorrt and torch-cuda run fp16)",
+            args.precisions
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+    }
+    let subjects = args.subjects()?;
+    let side = subjects
+        .first()
+        .map_or(args.input_size, |s| s.meta.input_size);
+    let mut report = Report::new(provider, side, args.runs);
+    for mut subject in subjects {
+        bench_subject(&mut subject, provider, args, &mut report)?;
+    }
+    if report.rows.is_empty() {
+        anyhow::bail!("nothing was timed: {}", report.skipped.join("; "));
+    }
+    let out = args.out_dir()?;
+    report.write(&out)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.markdown());
+    }
+    if args.peer {
+        peer::run(args, &out, provider)?;
+    }
+    Ok(report)
+}
+
+/// Every precision of one model on `provider`.
+fn bench_subject(
+    subject: &mut Subject,
+    provider: ExecutionProvider,
+    args: &BenchGpuArgs,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let side = subject.meta.input_size;
+    let probe = images(PROBE_BATCH, side, 11);
+    let reference = if provider.is_torch() {
+        ExecutionProvider::TorchCpu
+    } else {
+        ExecutionProvider::Cpu
+    };
+    eprintln!(
+        "bench gpu: {} at {side}²: CPU f32 reference ({reference})",
+        subject.label
+    );
+    let want = subject
+        .scorer(reference, EnginePrecision::Fp32, args.device)?
+        .score(probe.view())?;
+    for &precision in &args.precisions {
+        if !offers(provider, precision) {
+            report.skipped.push(format!(
+                "{} {precision}: {provider} runs fp32 only (tensorrt and torch-cuda run fp16)",
+                subject.label
+            ));
+            continue;
+        }
+        eprintln!(
+            "bench gpu: {} {precision} on {provider}: loading",
+            subject.label
+        );
+        let mut scorer = subject.scorer(provider, precision, args.device)?;
+        let got = scorer.score(probe.view())?;
+        let bound = match precision {
+            EnginePrecision::Fp32 => FP32_BOUND,
+            EnginePrecision::Fp16 => FP16_BOUND,
+        };
+        let mut timings = Vec::new();
+        for &batch in &args.batches {
+            eprintln!("bench gpu: {} {precision} batch {batch}", subject.label);
+            timings.push(time_batch(scorer.as_mut(), batch, side, args.runs)?);
+        }
+        let end_to_end = end_to_end(scorer.as_mut(), subject, args)?;
+        let max_abs_dp = max_abs_diff(&want, &got);
+        report.push(Row {
+            model: subject.label.clone(),
+            variant: subject.meta.variant.to_string(),
+            precision: precision.to_string(),
+            max_abs_dp,
+            bound,
+            pass: max_abs_dp <= bound,
+            timings,
+            end_to_end,
+            probe: got,
+        });
+    }
+    Ok(())
+}
+
+/// Whether `provider` runs the model at `precision`: fp16 needs TensorRT or libtorch CUDA
+/// (ONNX Runtime's CPU and CUDA providers run the f32 graph as it is).
+pub fn offers(provider: ExecutionProvider, precision: EnginePrecision) -> bool {
+    precision == EnginePrecision::Fp32
+        || matches!(
+            provider,
+            ExecutionProvider::TensorRt | ExecutionProvider::TorchCuda
+        )
+}
+
+/// Largest |a − b| over two equally long lists.
+pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0f32, f32::max)
+}
+
+fn time_batch(
+    scorer: &mut dyn Scorer,
+    batch: usize,
+    side: usize,
+    runs: usize,
+) -> anyhow::Result<BatchTiming> {
+    let input = images(batch, side, batch as u64);
+    let latency = time_calls(runs, || scorer.score_with_maps(input.view()).map(drop))?;
+    Ok(BatchTiming::new(batch, latency))
+}
+
+/// One 1080p host frame → its probability: area detection, the `--preprocess` stage,
+/// normalization and scoring, timed together.
+fn end_to_end(
+    scorer: &mut dyn Scorer,
+    subject: &Subject,
+    args: &BenchGpuArgs,
+) -> anyhow::Result<report::EndToEnd> {
+    let reference = subject.preprocessor()?;
+    let stage = crate::cuda::select::prepare_stage(args.preprocess, &reference)?;
+    let frame = tower_frame();
+    let side = subject.meta.input_size;
+    let mut input = Array4::<f32>::zeros((1, 3, side, side));
+    let latency = time_calls(args.runs, || {
+        let view = RgbView::new(
+            &frame.data,
+            frame.width as usize,
+            frame.height as usize,
+            frame.stride,
+        )?;
+        let area = ContentArea::detect(&Plane::brightness(view), reference.area_settings())
+            .context("the benchmark frame shows no image area")?;
+        let image = stage.prepare(&frame, &area)?;
+        let values = input.as_slice_mut().expect("a fresh array is contiguous");
+        reference.normalize_into(&image, values)?;
+        scorer.score_with_maps(input.view()).map(drop)
+    })?;
+    Ok(report::EndToEnd {
+        preprocess: stage.name(),
+        latency,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fp16_is_offered_by_tensorrt_and_libtorch_cuda_only() {
+        use ExecutionProvider::*;
+        for provider in [Cpu, Cuda, TensorRt, TorchCuda, TorchCpu] {
+            assert!(offers(provider, EnginePrecision::Fp32), "{provider}");
+        }
+        let fp16: Vec<_> = [Cpu, Cuda, TensorRt, TorchCuda, TorchCpu]
+            .into_iter()
+            .filter(|&p| offers(p, EnginePrecision::Fp16))
+            .collect();
+        assert_eq!(fp16, [TensorRt, TorchCuda]);
+    }
+
+    #[test]
+    fn the_largest_difference_is_found_wherever_it_is() {
+        assert_eq!(max_abs_diff(&[0.5, 0.25, 0.0], &[0.5, 0.5, 0.125]), 0.25);
+        assert_eq!(max_abs_diff(&[0.75], &[0.25]), 0.5);
+        assert_eq!(max_abs_diff(&[], &[]), 0.0);
+    }
+}
