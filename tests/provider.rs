@@ -73,7 +73,7 @@ fn a_gpu_provider_without_a_gpu_is_one_clear_error() {
     }
     let dir = scratch("provider", "named");
     let image = still(&dir);
-    for provider in ["cuda", "tensorrt"] {
+    for provider in ["cuda", "tensorrt", "trt-rtx"] {
         let out = classify(image.to_str().unwrap(), provider);
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{provider}: {err}");
@@ -193,5 +193,65 @@ fn bench_gpu_times_a_model_file_and_refuses_what_it_cannot_run() {
             ],
             "tensorrt",
         );
+    }
+}
+
+#[test]
+fn a_tensorrt_rtx_plugin_that_does_not_load_is_an_error_naming_it() {
+    let dir = scratch("provider", "trt-rtx");
+    let env = endoscan::infer::runtime::environment().unwrap();
+    let fake = dir.join(endoscan::infer::trt_rtx::PLUGIN_FILE);
+    std::fs::write(&fake, b"not a shared library").unwrap();
+    let err = endoscan::infer::trt_rtx::register_plugin(env, &fake).unwrap_err();
+    let named = format!("{}: cannot load the TensorRT-RTX plugin: ", fake.display());
+    assert!(err.starts_with(&named), "{err}");
+    let missing = dir.join("none").join(endoscan::infer::trt_rtx::PLUGIN_FILE);
+    let err = endoscan::infer::trt_rtx::register_plugin(env, &missing).unwrap_err();
+    assert!(
+        err.starts_with(&format!("{}: ", missing.display())),
+        "{err}"
+    );
+}
+
+#[test]
+fn devices_lists_every_provider_and_exits_0_without_a_gpu() {
+    let run = |args: &[&str]| {
+        let o = std::process::Command::new(BIN)
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", show(args, &o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let text = run(&["devices"]);
+    for line in [
+        "CUDA driver: ",
+        "NVRTC: ",
+        "ONNX Runtime: ",
+        "TensorRT-RTX plugin: ",
+        "libtorch: ",
+        "--provider auto: ",
+    ] {
+        assert!(text.lines().any(|l| l.starts_with(line)), "{line}: {text}");
+    }
+    let json: serde_json::Value = serde_json::from_str(&run(&["devices", "--json"])).unwrap();
+    let plugin = &json["trt_rtx_plugin"];
+    match plugin.as_str() {
+        Some(path) => assert!(
+            path.ends_with(endoscan::infer::trt_rtx::PLUGIN_FILE),
+            "{json}"
+        ),
+        None => assert!(
+            plugin["error"]
+                .as_str()
+                .unwrap()
+                .contains("scripts/setup --gpu"),
+            "{json}"
+        ),
+    }
+    if !std::path::Path::new("/dev/nvidiactl").exists() {
+        assert_eq!(json["provider_auto"], "cpu", "{json}");
+        assert!(json["gpus"].as_array().unwrap().is_empty(), "{json}");
     }
 }

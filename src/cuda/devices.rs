@@ -64,6 +64,13 @@ fn text(report: &CudaReport, providers: &Result<Vec<&str>, String>) -> Vec<Strin
         ),
         Err(e) => format!("ONNX Runtime: none: {e}"),
     });
+    lines.push(match crate::infer::trt_rtx::find_plugin() {
+        Ok(path) => format!(
+            "TensorRT-RTX plugin: {} (--provider trt-rtx)",
+            path.display()
+        ),
+        Err(why) => format!("TensorRT-RTX plugin: none: {why}"),
+    });
     lines.push(match crate::infer::torch_cuda_unavailable() {
         None => "libtorch: CUDA (--provider torch-cuda)".into(),
         Some(why) => format!("libtorch: no CUDA: {why}"),
@@ -96,6 +103,7 @@ pub fn run(args: &DevicesArgs) -> anyhow::Result<()> {
             "kernel_targets": SUPPORTED.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
             "onnxruntime_providers": providers.as_ref().map(|p| serde_json::json!(p)).unwrap_or_else(|e| err(e)),
             "preprocess_auto": if report.unusable().is_none() { "cuda" } else { "cpu" },
+            "trt_rtx_plugin": crate::infer::trt_rtx::find_plugin().map_or_else(|why| err(&why), |p| serde_json::json!(p)),
             "libtorch_cuda": crate::infer::torch_cuda_unavailable().map_or_else(|| serde_json::json!(true), |why| err(&why)),
             "provider_auto": auto.provider.to_string(),
             "provider_auto_passed_over": auto.passed_over,

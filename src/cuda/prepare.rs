@@ -108,10 +108,6 @@ impl Prepare for CudaPreparer {
         self.input_size
     }
 
-    fn name(&self) -> String {
-        format!("cuda ({})", self.gpu_name)
-    }
-
     fn prepare(&self, frame: &Frame, area: &ContentArea) -> Result<RgbImage, PreprocessError> {
         let (width, height) = (frame.width as usize, frame.height as usize);
         if area.frame_size() != (width, height) {

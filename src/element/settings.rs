@@ -110,7 +110,7 @@ impl Settings {
                 match <ExecutionProvider as clap::ValueEnum>::from_str(&text, true) {
                     Ok(p) => self.provider = p,
                     Err(_) => tracing::error!(
-                        "endoscan: provider '{text}' is not one of cpu, cuda, tensorrt, torch-cuda, torch-cpu, auto; keeping {}",
+                        "endoscan: provider '{text}' is not one of cpu, cuda, tensorrt, trt-rtx, torch-cuda, torch-cpu, auto; keeping {}",
                         self.provider
                     ),
                 }
@@ -199,7 +199,7 @@ pub fn properties() -> Vec<glib::ParamSpec> {
             .mutable_ready()
             .build(),
         glib::ParamSpecString::builder("provider")
-            .blurb("Where the model runs: cpu, cuda, tensorrt (ONNX Runtime), torch-cuda, torch-cpu (libtorch, in builds with the train feature) or auto (the fastest available)")
+            .blurb("Where the model runs: cpu, cuda, tensorrt, trt-rtx (ONNX Runtime), torch-cuda, torch-cpu (libtorch, in builds with the train feature) or auto (the fastest available)")
             .default_value(Some("cpu"))
             .mutable_ready()
             .build(),

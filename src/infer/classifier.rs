@@ -76,6 +76,9 @@ impl Classifier {
                         source: e.into(),
                     })?;
         }
+        if options.provider == ExecutionProvider::TrtRtx {
+            builder = super::trt_rtx_session::attach(builder, env, path, options)?;
+        }
         let session = builder
             .commit_from_file(path)
             .map_err(|source| InferError::LoadModel {

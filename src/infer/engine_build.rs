@@ -102,6 +102,7 @@ mod tests {
             gpu: gpu.map(str::to_string),
             cuda_ep: tensorrt_ep,
             tensorrt_ep,
+            trt_rtx: None,
             torch_cuda: None,
         }
     }

@@ -73,6 +73,17 @@ pub fn engines_dir() -> PathBuf {
 /// The cache folder for `model` on GPU `device` at `precision` (created), or `None` when the
 /// model cannot be read or the GPU is not there (the provider then fails with its own error).
 pub fn for_model(model: &Path, device: i32, precision: EnginePrecision) -> Option<PathBuf> {
+    let tensorrt = tensorrt_version().unwrap_or_else(|| "none".into());
+    for_runtime(model, device, precision, tensorrt)
+}
+
+/// [`for_model`] for the TensorRT build `tensorrt` names (e.g. `rtx1.7.1` for TensorRT-RTX).
+pub fn for_runtime(
+    model: &Path,
+    device: i32,
+    precision: EnginePrecision,
+    tensorrt: String,
+) -> Option<PathBuf> {
     let report = crate::cuda::probe::probe();
     let gpu = report.gpus.get(usize::try_from(device).ok()?)?;
     let key = EngineKey {
@@ -80,7 +91,7 @@ pub fn for_model(model: &Path, device: i32, precision: EnginePrecision) -> Optio
         gpu_name: gpu.name.clone(),
         capability: gpu.capability.to_string(),
         multiprocessors: gpu.multiprocessors,
-        tensorrt: tensorrt_version().unwrap_or_else(|| "none".into()),
+        tensorrt,
         precision: match precision {
             EnginePrecision::Fp16 => "fp16",
             EnginePrecision::Fp32 => "fp32",

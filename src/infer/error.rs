@@ -35,6 +35,12 @@ pub enum InferError {
     #[error("--provider {provider}: this endoscan was built without libtorch; rebuild with `cargo build --release --features train` (scripts/setup installs libtorch)")]
     NoLibtorch { provider: super::ExecutionProvider },
     #[error("{}: --provider {provider}: {why}", .path.display())]
+    Unavailable {
+        path: PathBuf,
+        provider: super::ExecutionProvider,
+        why: String,
+    },
+    #[error("{}: --provider {provider}: {why}", .path.display())]
     Torch {
         path: PathBuf,
         provider: super::ExecutionProvider,

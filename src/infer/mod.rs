@@ -22,6 +22,8 @@ pub mod softmax;
 pub mod stage;
 #[cfg(feature = "train")]
 pub mod torch_scorer;
+pub mod trt_rtx;
+mod trt_rtx_session;
 
 pub use backend_args::{bundled, model_or_bundled, BackendArgs, DEFAULT_MODEL};
 pub use classifier::{Classifier, Outputs};

@@ -20,6 +20,10 @@ pub enum ExecutionProvider {
     /// under `engines/`).
     #[value(name = "tensorrt")]
     TensorRt,
+    /// NVIDIA TensorRT-RTX, ONNX Runtime's plugin provider for RTX GPUs (compute capability
+    /// 7.5, 8.6, 8.9, 12.x; not H100/H200). `scripts/setup --gpu` installs it.
+    #[value(name = "trt-rtx")]
+    TrtRtx,
     /// libtorch on the GPU (the model's own definition, weights read from the `.onnx`; fp16
     /// autocast, cuDNN autotuning). Needs a build with the `train` feature.
     #[value(name = "torch-cuda")]
@@ -27,8 +31,8 @@ pub enum ExecutionProvider {
     /// libtorch on the CPU (fp32): the reference the GPU path is checked against.
     #[value(name = "torch-cpu")]
     TorchCpu,
-    /// The fastest this machine runs: TensorRT, libtorch CUDA, CUDA, else the CPU (one log
-    /// line says why).
+    /// The fastest this machine runs: TensorRT, TensorRT-RTX, libtorch CUDA, CUDA, else the
+    /// CPU (one log line says why).
     Auto,
 }
 
@@ -59,8 +63,10 @@ impl ExecutionProvider {
         match self {
             // `Auto` is resolved before a session is built ([`super::select`]); the libtorch
             // providers never reach ONNX Runtime ([`super::Model::load`]).
+            // TensorRT-RTX is a plugin: sessions take its device instead ([`super::trt_rtx`]).
             ExecutionProvider::Cpu
             | ExecutionProvider::Auto
+            | ExecutionProvider::TrtRtx
             | ExecutionProvider::TorchCuda
             | ExecutionProvider::TorchCpu => Vec::new(),
             ExecutionProvider::Cuda => vec![cuda()],
@@ -88,6 +94,7 @@ impl fmt::Display for ExecutionProvider {
             ExecutionProvider::Cpu => "cpu",
             ExecutionProvider::Cuda => "cuda",
             ExecutionProvider::TensorRt => "tensorrt",
+            ExecutionProvider::TrtRtx => "trt-rtx",
             ExecutionProvider::TorchCuda => "torch-cuda",
             ExecutionProvider::TorchCpu => "torch-cpu",
             ExecutionProvider::Auto => "auto",

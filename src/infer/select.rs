@@ -1,6 +1,6 @@
 //! `--provider auto`: the fastest execution provider this machine can run, and why each faster
-//! one was passed over — TensorRT, then libtorch CUDA (fp16, cuDNN), then ONNX Runtime's CUDA
-//! (fp32), then the CPU. A provider asked for by name is never swapped for another (it fails
+//! one was passed over — TensorRT, then TensorRT-RTX (the plugin, on RTX GPUs), then libtorch
+//! CUDA (fp16, cuDNN), then ONNX Runtime's CUDA (fp32), then the CPU. A provider asked for by name is never swapped for another (it fails
 //! with its reason instead).
 
 use super::{ClassifierOptions, ExecutionProvider};
@@ -13,6 +13,9 @@ pub struct Availability {
     /// Whether the loaded ONNX Runtime library has the CUDA / TensorRT provider.
     pub cuda_ep: bool,
     pub tensorrt_ep: bool,
+    /// Why the TensorRT-RTX plugin cannot run (not installed, or GPU 0 is not an RTX
+    /// generation), or `None` when it can.
+    pub trt_rtx: Option<String>,
     /// Why libtorch cannot run on the GPU (a build without libtorch, or one whose libtorch has
     /// no CUDA), or `None` when it can; commands that run on ONNX Runtime only pass
     /// `Some` here.
@@ -57,6 +60,13 @@ pub fn choose(wanted: ExecutionProvider, available: &Availability) -> Choice {
         (
             ExecutionProvider::TensorRt,
             (!available.tensorrt_ep).then(|| not_in_build(ExecutionProvider::TensorRt)),
+        ),
+        (
+            ExecutionProvider::TrtRtx,
+            available
+                .trt_rtx
+                .as_ref()
+                .map(|why| format!("{}: {why}", ExecutionProvider::TrtRtx)),
         ),
         (
             ExecutionProvider::TorchCuda,
@@ -121,8 +131,17 @@ pub fn probe() -> Availability {
         gpu,
         cuda_ep: loaded && matches!(ort::ep::CUDA::is_available(), Ok(true)),
         tensorrt_ep: loaded && matches!(ort::ep::TensorRT::is_available(), Ok(true)),
+        trt_rtx: trt_rtx_unavailable(report.gpus.first()),
         torch_cuda: super::torch_cuda_unavailable(),
     }
+}
+
+/// Why TensorRT-RTX cannot run on `gpu`: an unsupported generation, or no plugin.
+fn trt_rtx_unavailable(gpu: Option<&crate::cuda::probe::Gpu>) -> Option<String> {
+    if let Some(why) = gpu.and_then(|g| super::trt_rtx::unsupported_reason(g.capability)) {
+        return Some(why);
+    }
+    super::trt_rtx::find_plugin().err()
 }
 
 #[cfg(test)]
@@ -134,6 +153,7 @@ mod tests {
             gpu: gpu.map(str::to_string),
             cuda_ep,
             tensorrt_ep,
+            trt_rtx: Some("the TensorRT-RTX plugin is not installed".to_string()),
             torch_cuda: Some("built without libtorch".to_string()),
         }
     }
@@ -161,6 +181,14 @@ mod tests {
             pick(&with_torch(available(Some("no CUDA driver"), true, true))),
             ExecutionProvider::Cpu
         );
+        // TensorRT-RTX comes after TensorRT and before libtorch.
+        let rtx = |tensorrt_ep| {
+            let mut a = with_torch(available(None, true, tensorrt_ep));
+            a.trt_rtx = None;
+            a
+        };
+        assert_eq!(pick(&rtx(true)), ExecutionProvider::TensorRt);
+        assert_eq!(pick(&rtx(false)), ExecutionProvider::TrtRtx);
         // Providers in the library are no use without a GPU.
         assert_eq!(
             pick(&available(Some("no CUDA driver"), true, true)),
@@ -171,19 +199,23 @@ mod tests {
     #[test]
     fn auto_says_why_it_passed_each_faster_one_over() {
         let c = choose(ExecutionProvider::Auto, &available(None, true, false));
-        assert_eq!(c.passed_over.len(), 2);
+        assert_eq!(c.passed_over.len(), 3);
         assert!(
             c.passed_over[0].starts_with("tensorrt: not in this ONNX Runtime"),
             "{c:?}"
         );
-        assert_eq!(c.passed_over[1], "torch-cuda: built without libtorch");
+        assert_eq!(
+            c.passed_over[1],
+            "trt-rtx: the TensorRT-RTX plugin is not installed"
+        );
+        assert_eq!(c.passed_over[2], "torch-cuda: built without libtorch");
         let c = choose(
             ExecutionProvider::Auto,
             &available(Some("no CUDA driver"), false, false),
         );
         assert_eq!(
             c.describe(),
-            "--provider auto: cpu (tensorrt: no CUDA driver; torch-cuda: no CUDA driver; cuda: no CUDA driver)"
+            "--provider auto: cpu (tensorrt: no CUDA driver; trt-rtx: no CUDA driver; torch-cuda: no CUDA driver; cuda: no CUDA driver)"
         );
     }
 
@@ -194,6 +226,7 @@ mod tests {
             ExecutionProvider::Cpu,
             ExecutionProvider::Cuda,
             ExecutionProvider::TensorRt,
+            ExecutionProvider::TrtRtx,
             ExecutionProvider::TorchCuda,
             ExecutionProvider::TorchCpu,
         ] {

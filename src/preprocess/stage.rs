@@ -26,8 +26,6 @@ pub struct ModelInput {
 pub trait Prepare: Sync {
     /// Side `S` of the square model input.
     fn input_size(&self) -> usize;
-    /// Where it runs, for logs and reports (`cpu`, `cuda (GPU name)`).
-    fn name(&self) -> String;
     /// The model input of `frame` in `area`.
     fn prepare(
         &self,
@@ -39,10 +37,6 @@ pub trait Prepare: Sync {
 impl Prepare for Preprocessor {
     fn input_size(&self) -> usize {
         Preprocessor::input_size(self)
-    }
-
-    fn name(&self) -> String {
-        "cpu".to_string()
     }
 
     fn prepare(

@@ -7,6 +7,7 @@
 //! it on a GPU machine that has neither GStreamer nor ONNX Runtime.
 
 mod args;
+mod end_to_end;
 mod inputs;
 mod peer;
 mod report;
@@ -15,16 +16,12 @@ mod timing;
 
 use std::process::ExitCode;
 
-use anyhow::Context;
-use ndarray::Array4;
-
 pub use args::BenchGpuArgs;
 pub use inputs::{images, tower_frame};
 pub use report::{BatchTiming, PrecisionGap, Report, Row};
 pub use timing::{time_calls, Latency};
 
 use crate::infer::{select, ClassifierOptions, EnginePrecision, ExecutionProvider, Scorer};
-use crate::preprocess::{ContentArea, Plane, RgbView};
 use subject::Subject;
 
 /// Largest accepted |Δp| against the CPU f32 reference, per precision.
@@ -151,7 +148,15 @@ fn bench_subject(
             eprintln!("bench gpu: {} {precision} batch {batch}", subject.label);
             timings.push(time_batch(scorer.as_mut(), batch, side, args.runs)?);
         }
-        let end_to_end = end_to_end(scorer.as_mut(), subject, args)?;
+        let reference = subject.preprocessor()?;
+        let frame = tower_frame();
+        let end_to_end = end_to_end::measure(
+            scorer.as_mut(),
+            &reference,
+            args.preprocess,
+            &frame,
+            args.runs,
+        )?;
         let max_abs_dp = max_abs_diff(&want, &got);
         report.push(Row {
             model: subject.label.clone(),
@@ -195,38 +200,6 @@ fn time_batch(
     let input = images(batch, side, batch as u64);
     let latency = time_calls(runs, || scorer.score_with_maps(input.view()).map(drop))?;
     Ok(BatchTiming::new(batch, latency))
-}
-
-/// One 1080p host frame → its probability: area detection, the `--preprocess` stage,
-/// normalization and scoring, timed together.
-fn end_to_end(
-    scorer: &mut dyn Scorer,
-    subject: &Subject,
-    args: &BenchGpuArgs,
-) -> anyhow::Result<report::EndToEnd> {
-    let reference = subject.preprocessor()?;
-    let stage = crate::cuda::select::prepare_stage(args.preprocess, &reference)?;
-    let frame = tower_frame();
-    let side = subject.meta.input_size;
-    let mut input = Array4::<f32>::zeros((1, 3, side, side));
-    let latency = time_calls(args.runs, || {
-        let view = RgbView::new(
-            &frame.data,
-            frame.width as usize,
-            frame.height as usize,
-            frame.stride,
-        )?;
-        let area = ContentArea::detect(&Plane::brightness(view), reference.area_settings())
-            .context("the benchmark frame shows no image area")?;
-        let image = stage.prepare(&frame, &area)?;
-        let values = input.as_slice_mut().expect("a fresh array is contiguous");
-        reference.normalize_into(&image, values)?;
-        scorer.score_with_maps(input.view()).map(drop)
-    })?;
-    Ok(report::EndToEnd {
-        preprocess: stage.name(),
-        latency,
-    })
 }
 
 #[cfg(test)]
