@@ -6,6 +6,9 @@ endoscan is faster), both rewritten after every row so a run cut short by a time
 what it measured. torch.compile runs for the fp16 rows on CUDA only (each batch size compiles
 anew, about a minute).
 
+With training rows in bench.json (`--train`), it also times timm's training step (SGD with
+momentum, cross-entropy, fp16 autocast with a GradScaler) at the same batch sizes.
+
 Usage: python scripts/torch-peer.py OUT [--device cuda|cpu] [--runs 50] [--no-compile]
 """
 import argparse
@@ -36,6 +39,52 @@ def timed(model, batch, size, runs, fp16, device):
         ms.append((time.perf_counter() - start) * 1e3)
     ms.sort()
     return {"p50_ms": statistics.median(ms), "p99_ms": ms[round((len(ms) - 1) * 0.99)]}
+
+
+def timed_train(model, batch, size, runs, fp16, device):
+    """One global fine-tuning step as endoscan's: host batch to the device, cross-entropy,
+    backward, SGD with momentum 0.9 (fp16: autocast and a GradScaler)."""
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    scaler = torch.amp.GradScaler(device, enabled=fp16)
+    host = torch.rand(batch, 3, size, size) * 2 - 1
+    labels = torch.arange(batch) % 2
+    def step():
+        opt.zero_grad(set_to_none=True)
+        with torch.autocast(device, dtype=torch.float16, enabled=fp16):
+            loss = torch.nn.functional.cross_entropy(model(host.to(device)).float(), labels.to(device))
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+        loss.item()
+    for _ in range(5):
+        step()
+    ms = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        step()
+        ms.append((time.perf_counter() - start) * 1e3)
+    ms.sort()
+    return {"p50_ms": statistics.median(ms), "p99_ms": ms[round((len(ms) - 1) * 0.99)]}
+
+
+def train_rows(args, ours, size, rows):
+    for r in ours.get("training", []):
+        if r["variant"] not in NAMES:
+            continue
+        model = timm.create_model(NAMES[r["variant"]], pretrained=False, num_classes=2).to(args.device).train()
+        try:
+            runs = ours.get("train_runs") or 5
+            peer = timed_train(model, r["batch"], size, runs, r["precision"] == "fp16", args.device)
+        except torch.OutOfMemoryError:
+            peer = None
+        del model
+        if args.device == "cuda":
+            torch.cuda.empty_cache()
+        rows.append({"variant": r["variant"], "precision": r["precision"], "batch": r["batch"],
+                     "mode": "train step", "peer": peer, "ours_p50_ms": r["p50_ms"],
+                     "ratio": peer and peer["p50_ms"] / r["p50_ms"]})
+        print(rows[-1], flush=True)
+        write(args, size, ours["provider"], rows)
 
 
 def main():
@@ -70,6 +119,8 @@ def main():
                                  "ratio": peer["p50_ms"] / t["p50_ms"]})
                     print(rows[-1], flush=True)
                     write(args, size, ours["provider"], rows)
+        del model, modes
+    train_rows(args, ours, size, rows)
     write(args, size, ours["provider"], rows)
 
 
@@ -80,6 +131,10 @@ def write(args, size, provider, rows):
         f.write("| variant | precision | batch | timm mode | timm p50 ms | endoscan p50 ms | timm / endoscan |\n")
         f.write("|---|---|---|---|---|---|---|\n")
         for r in rows:
+            if r["peer"] is None:
+                f.write(f"| {r['variant']} | {r['precision']} | {r['batch']} | {r['mode']} | "
+                        f"out of memory | {r['ours_p50_ms']:.3f} | - |\n")
+                continue
             f.write(f"| {r['variant']} | {r['precision']} | {r['batch']} | {r['mode']} | "
                     f"{r['peer']['p50_ms']:.3f} | {r['ours_p50_ms']:.3f} | {r['ratio']:.2f} |\n")
 

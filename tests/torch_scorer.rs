@@ -227,6 +227,7 @@ fn the_torch_check_runs_on_the_cpu_and_refuses_to_pretend_without_a_gpu() {
             "1,3",
         ])
         .args(["--runs", "3", "--preprocess", "cpu"])
+        .args(["--train", "--train-batch", "2", "--train-runs", "2"])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -259,14 +260,19 @@ fn the_torch_check_runs_on_the_cpu_and_refuses_to_pretend_without_a_gpu() {
     }
     let e2e = &rows[0]["end_to_end"];
     assert_eq!(e2e["preprocess"], "cpu", "{e2e}");
-    let model_only = timings[0]["p50_ms"].as_f64().unwrap();
-    // A 1080p frame is located and resized before the same batch-1 call.
-    assert!(
-        e2e["p50_ms"].as_f64().unwrap() > model_only,
-        "{e2e} vs {model_only}"
-    );
+    let (p50, p99) = (e2e["p50_ms"].as_f64().unwrap(), e2e["p99_ms"].as_f64().unwrap());
+    assert!(p50 > 0.0 && p99 >= p50, "{e2e}");
+    let training = report["training"].as_array().unwrap();
+    assert_eq!(training.len(), 1, "{training:?}");
+    assert_eq!(training[0]["batch"], 2);
+    assert_eq!(training[0]["largest"], false);
+    assert_eq!(training[0]["precision"], "fp32");
+    let step_ms = training[0]["p50_ms"].as_f64().unwrap();
+    let rate = training[0]["images_per_s"].as_f64().unwrap();
+    assert!((rate - 2.0 / (step_ms / 1e3)).abs() < 1e-6 * rate, "{training:?}");
     let md = std::fs::read_to_string(out.join("bench.md")).unwrap();
     assert!(md.contains("| r14x0.5 | fp32 |"), "{md}");
+    assert!(md.contains("| training step |"), "{md}");
     if tch::Cuda::is_available() {
         return;
     }

@@ -51,6 +51,16 @@ pub struct BenchGpuArgs {
     /// The Python of the peer.
     #[arg(long, value_name = "PYTHON", default_value = "python3")]
     pub peer_python: PathBuf,
+    /// Also time global fine-tuning steps (on libtorch: torch-cuda, or torch-cpu as a smoke
+    /// test), random weights, each precision.
+    #[arg(long)]
+    pub train: bool,
+    /// Batch sizes of those steps: numbers, or `max` (the largest that fits, doubling from 4).
+    #[arg(long = "train-batch", value_name = "SIZES", value_delimiter = ',', default_values = ["4", "max"])]
+    pub train_batches: Vec<TrainBatch>,
+    /// Timed steps per training batch size (after 5 warm-up steps).
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub train_runs: usize,
     /// Print the report as JSON instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -62,8 +72,8 @@ impl BenchGpuArgs {
         if self.batches.is_empty() || self.batches.contains(&0) {
             anyhow::bail!("--batch: batch sizes are ≥ 1 (got {:?})", self.batches);
         }
-        if self.runs == 0 {
-            anyhow::bail!("--runs: at least one timed call");
+        if self.runs == 0 || self.train_runs == 0 {
+            anyhow::bail!("--runs, --train-runs: at least one timed call");
         }
         if !(16..=crate::preprocess::MAX_INPUT_SIZE).contains(&self.input_size) {
             anyhow::bail!(
@@ -99,5 +109,39 @@ impl BenchGpuArgs {
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("{}: cannot create the output folder", dir.display()))?;
         Ok(dir)
+    }
+}
+
+/// A batch size to time: a number, or the largest that fits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrainBatch {
+    Fixed(usize),
+    Largest,
+}
+
+impl std::str::FromStr for TrainBatch {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "max" => Ok(Self::Largest),
+            n => match n.parse::<usize>() {
+                Ok(n) if n > 0 => Ok(Self::Fixed(n)),
+                _ => Err(format!("`{n}`: a batch size ≥ 1 or `max`")),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_sizes_are_numbers_or_max() {
+        assert_eq!("4".parse(), Ok(TrainBatch::Fixed(4)));
+        assert_eq!("max".parse(), Ok(TrainBatch::Largest));
+        assert!("0".parse::<TrainBatch>().unwrap_err().contains("`0`"));
+        assert!("big".parse::<TrainBatch>().is_err());
     }
 }

@@ -13,12 +13,15 @@ mod peer;
 mod report;
 mod subject;
 mod timing;
+#[cfg(feature = "train")]
+mod train_steps;
 
 use std::process::ExitCode;
 
 pub use args::BenchGpuArgs;
+pub use args::TrainBatch;
 pub use inputs::{images, tower_frame};
-pub use report::{BatchTiming, PrecisionGap, Report, Row};
+pub use report::{BatchTiming, PrecisionGap, Report, Row, TrainRow};
 pub use timing::{time_calls, Latency};
 
 use crate::infer::{select, ClassifierOptions, EnginePrecision, ExecutionProvider, Scorer};
@@ -85,14 +88,20 @@ pub fn run(args: &BenchGpuArgs) -> anyhow::Result<Report> {
         .first()
         .map_or(args.input_size, |s| s.meta.input_size);
     let mut report = Report::new(provider, side, args.runs);
+    report.train_runs = args.train_runs;
+    let out = args.out_dir()?;
+    // Written after every model, so a run cut short by a time limit keeps what it measured.
     for mut subject in subjects {
         bench_subject(&mut subject, provider, args, &mut report)?;
+        report.write(&out)?;
+    }
+    if args.train {
+        bench_training(args, provider, &mut report)?;
+        report.write(&out)?;
     }
     if report.rows.is_empty() {
         anyhow::bail!("nothing was timed: {}", report.skipped.join("; "));
     }
-    let out = args.out_dir()?;
-    report.write(&out)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -170,6 +179,62 @@ fn bench_subject(
             probe: got,
         });
     }
+    Ok(())
+}
+
+/// `--train`: training steps of each random variant at each precision, on libtorch.
+#[cfg(feature = "train")]
+fn bench_training(
+    args: &BenchGpuArgs,
+    provider: ExecutionProvider,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let device = match provider {
+        ExecutionProvider::TorchCuda => {
+            tch::Device::Cuda(usize::try_from(args.device).unwrap_or_default())
+        }
+        ExecutionProvider::TorchCpu => tch::Device::Cpu,
+        other => {
+            report.skipped.push(format!(
+                "training: {other} does not train (libtorch does: --provider torch-cuda)"
+            ));
+            return Ok(());
+        }
+    };
+    if args.model.is_some() {
+        report
+            .skipped
+            .push("training: random variants only (not --model)".into());
+        return Ok(());
+    }
+    for &variant in &args.variants {
+        for &precision in &args.precisions {
+            if !offers(provider, precision) {
+                continue;
+            }
+            let rows = train_steps::measure(
+                variant,
+                args.input_size,
+                device,
+                precision,
+                &args.train_batches,
+                args.train_runs,
+            )?;
+            report.training.extend(rows);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(feature = "train"))]
+fn bench_training(
+    _args: &BenchGpuArgs,
+    _provider: ExecutionProvider,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    report
+        .skipped
+        .push("training: this endoscan was built without libtorch (feature `train`)".into());
     Ok(())
 }
 

@@ -68,6 +68,19 @@ impl Row {
     }
 }
 
+/// One timed training configuration.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainRow {
+    pub variant: String,
+    pub precision: String,
+    pub batch: usize,
+    /// Whether this is the largest batch that fit (`max`).
+    pub largest: bool,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub images_per_s: f64,
+}
+
 /// fp16 against fp32 on the same images, per model.
 #[derive(Debug, Clone, Serialize)]
 pub struct PrecisionGap {
@@ -84,6 +97,9 @@ pub struct Report {
     pub runs: usize,
     pub rows: Vec<Row>,
     pub fp16_vs_fp32: Vec<PrecisionGap>,
+    /// Training steps (`--train`), timed `train_runs` times each.
+    pub training: Vec<TrainRow>,
+    pub train_runs: usize,
     /// What was asked for and not run, and why.
     pub skipped: Vec<String>,
 }
@@ -98,6 +114,8 @@ impl Report {
             runs,
             rows: Vec::new(),
             fp16_vs_fp32: Vec::new(),
+            training: Vec::new(),
+            train_runs: 0,
             skipped: Vec::new(),
         }
     }
@@ -176,6 +194,29 @@ impl Report {
                 s,
                 "\n{}: fp16 vs fp32 max |Δp| {:.2e}",
                 gap.model, gap.max_abs_dp
+            );
+        }
+        if !self.training.is_empty() {
+            let _ = writeln!(
+                s,
+                "\n| training step | precision | batch | p50 ms | p99 ms | images/s |"
+            );
+            let _ = writeln!(s, "|---|---|---|---|---|---|");
+            for t in &self.training {
+                let largest = if t.largest {
+                    " (largest that fits)"
+                } else {
+                    ""
+                };
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {}{largest} | {:.1} | {:.1} | {:.1} |",
+                    t.variant, t.precision, t.batch, t.p50_ms, t.p99_ms, t.images_per_s
+                );
+            }
+            let _ = writeln!(
+                s,
+                "\nmax: the largest of 4, 8, 16, … 256 images whose step ran."
             );
         }
         for why in &self.skipped {
