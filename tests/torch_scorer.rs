@@ -260,7 +260,10 @@ fn the_torch_check_runs_on_the_cpu_and_refuses_to_pretend_without_a_gpu() {
     }
     let e2e = &rows[0]["end_to_end"];
     assert_eq!(e2e["preprocess"], "cpu", "{e2e}");
-    let (p50, p99) = (e2e["p50_ms"].as_f64().unwrap(), e2e["p99_ms"].as_f64().unwrap());
+    let (p50, p99) = (
+        e2e["p50_ms"].as_f64().unwrap(),
+        e2e["p99_ms"].as_f64().unwrap(),
+    );
     assert!(p50 > 0.0 && p99 >= p50, "{e2e}");
     let training = report["training"].as_array().unwrap();
     assert_eq!(training.len(), 1, "{training:?}");
@@ -269,7 +272,10 @@ fn the_torch_check_runs_on_the_cpu_and_refuses_to_pretend_without_a_gpu() {
     assert_eq!(training[0]["precision"], "fp32");
     let step_ms = training[0]["p50_ms"].as_f64().unwrap();
     let rate = training[0]["images_per_s"].as_f64().unwrap();
-    assert!((rate - 2.0 / (step_ms / 1e3)).abs() < 1e-6 * rate, "{training:?}");
+    assert!(
+        (rate - 2.0 / (step_ms / 1e3)).abs() < 1e-6 * rate,
+        "{training:?}"
+    );
     let md = std::fs::read_to_string(out.join("bench.md")).unwrap();
     assert!(md.contains("| r14x0.5 | fp32 |"), "{md}");
     assert!(md.contains("| training step |"), "{md}");

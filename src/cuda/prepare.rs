@@ -6,6 +6,8 @@ use std::sync::Mutex;
 
 use image::RgbImage;
 
+use cudarc::driver::DevicePtr;
+
 use super::device::{Device, DevicePlan, Output};
 use super::layout::PreparePlan;
 use super::CudaError;
@@ -67,8 +69,56 @@ impl CudaPreparer {
         area: &ContentArea,
         output: Output,
     ) -> Result<Vec<u8>, CudaError> {
-        let Some(first) = frames.first() else {
+        if frames.is_empty() {
             return Ok(Vec::new());
+        }
+        self.run_batch(frames, area, output, |device, bytes| {
+            let out = device.output.as_ref().expect("written by the launch");
+            let mut host = vec![0u8; bytes];
+            device.stream.memcpy_dtoh(&out.slice(..bytes), &mut host)?;
+            device.stream.synchronize()?;
+            Ok(host)
+        })
+    }
+
+    /// Prepares `frames` as [`CudaPreparer::prepare_batch`] does and hands the output, still
+    /// on the GPU, to `use_output` (device-resident model input: no trip through host memory).
+    /// The buffer is valid only during the call; the next batch overwrites it.
+    pub fn prepare_on_device<R>(
+        &self,
+        frames: &[HostFrame<'_>],
+        area: &ContentArea,
+        output: Output,
+        use_output: impl FnOnce(&DeviceBatch) -> R,
+    ) -> Result<R, CudaError> {
+        let (images, side) = (frames.len(), self.input_size);
+        self.run_batch(frames, area, output, |device, bytes| {
+            // Finished before anyone else's stream reads it.
+            device.stream.synchronize()?;
+            let out = device.output.as_ref().expect("written by the launch");
+            let (ptr, _sync) = out.device_ptr(&device.stream);
+            let batch = DeviceBatch {
+                ptr,
+                bytes,
+                images,
+                side,
+                output,
+                ordinal: 0, // the preparer runs on GPU 0
+            };
+            Ok(use_output(&batch))
+        })
+    }
+
+    /// Uploads and prepares `frames` in one launch, then `finish(device, output bytes)`.
+    fn run_batch<R>(
+        &self,
+        frames: &[HostFrame<'_>],
+        area: &ContentArea,
+        output: Output,
+        finish: impl FnOnce(&mut Device, usize) -> Result<R, CudaError>,
+    ) -> Result<R, CudaError> {
+        let Some(first) = frames.first() else {
+            return Err(CudaError::Driver("an empty batch".into()));
         };
         if let Some(other) = frames.iter().find(|f| f.layout != first.layout) {
             return Err(CudaError::Driver(format!(
@@ -95,12 +145,20 @@ impl CudaPreparer {
         let scale_offset = self.normalization.scale_offset();
         device.launch_prepare(&pointers, &first.layout, plan, output, scale_offset)?;
         let bytes = frames.len() * 3 * self.input_size * self.input_size * output.value_bytes();
-        let out = device.output.as_ref().expect("written by the launch");
-        let mut host = vec![0u8; bytes];
-        device.stream.memcpy_dtoh(&out.slice(..bytes), &mut host)?;
-        device.stream.synchronize()?;
-        Ok(host)
+        finish(device, bytes)
     }
+}
+
+/// A prepared batch in GPU memory: `images × 3 × side × side` normalized values (`output`
+/// F32 or F16), NCHW, at device address `ptr` on GPU `ordinal`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceBatch {
+    pub ptr: u64,
+    pub bytes: usize,
+    pub images: usize,
+    pub side: usize,
+    pub output: Output,
+    pub ordinal: usize,
 }
 
 impl Prepare for CudaPreparer {

@@ -73,6 +73,13 @@ impl Scorer for Model {
     fn score_with_maps(&mut self, batch: ArrayView4<'_, f32>) -> anyhow::Result<Scores> {
         self.scorer.score_with_maps(batch)
     }
+
+    fn score_device(
+        &mut self,
+        batch: &crate::cuda::prepare::DeviceBatch,
+    ) -> anyhow::Result<Option<Scores>> {
+        self.scorer.score_device(batch)
+    }
 }
 
 #[cfg(feature = "train")]

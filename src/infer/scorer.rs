@@ -8,6 +8,7 @@ use std::path::Path;
 use ndarray::ArrayView4;
 
 use super::{Classifier, InferError};
+use crate::cuda::prepare::DeviceBatch;
 use crate::localize::EvidenceMap;
 
 /// One batch's scores, in batch order.
@@ -31,6 +32,12 @@ pub trait Scorer: Send {
             p: self.score(batch)?,
             maps: None,
         })
+    }
+
+    /// Scores a batch the CUDA prepare stage left on the GPU, without a trip through host
+    /// memory; `None` when this scorer takes host batches only (the caller copies instead).
+    fn score_device(&mut self, _batch: &DeviceBatch) -> anyhow::Result<Option<Scores>> {
+        Ok(None)
     }
 }
 

@@ -13,6 +13,8 @@ use tch::{Device, Kind, Tensor};
 
 use super::scorer::evidence_maps;
 use super::{ClassifierOptions, EnginePrecision, ExecutionProvider, InferError, Scorer, Scores};
+use crate::cuda::device::Output;
+use crate::cuda::prepare::DeviceBatch;
 use crate::model::torch::BitModel;
 use crate::model::{ModelMetadata, Weights};
 use crate::train::amp::Amp;
@@ -162,19 +164,29 @@ impl TorchScorer {
             why: format!("inference failed: {e}"),
         };
         let dims = [n as i64, 3, side as i64, side as i64];
-        let _guard = tch::no_grad_guard();
         let host = batch.as_standard_layout();
         let pixels = host.as_slice().expect("standard layout is contiguous");
         let xs = Tensor::f_from_slice(pixels)
             .and_then(|t| t.f_view(dims))
             .and_then(|t| t.f_to_device(self.device))
             .map_err(|e| run_err(e.to_string()))?;
+        self.run_tensor(&xs)
+    }
+
+    /// [`TorchScorer::run`] on an input tensor already on the model's device.
+    fn run_tensor(&self, xs: &Tensor) -> Result<(Vec<f32>, Option<Array4<f32>>), InferError> {
+        let run_err = |e: String| InferError::Torch {
+            path: self.path.clone(),
+            provider: self.provider,
+            why: format!("inference failed: {e}"),
+        };
+        let _guard = tch::no_grad_guard();
         let net = self.model.net();
         let (logits, cam) = if self.meta.cam_output.is_some() {
             // The logits are the map's spatial mean (the head is linear), so one pass gives both.
             let cam = self
                 .amp
-                .run(|| net.cam_t(&xs, false))
+                .run(|| net.cam_t(xs, false))
                 .map_err(|e| run_err(e.to_string()))?
                 .to_kind(Kind::Float);
             let logits = cam
@@ -184,7 +196,7 @@ impl TorchScorer {
         } else {
             let logits = self
                 .amp
-                .run(|| net.forward_t(&xs, false))
+                .run(|| net.forward_t(xs, false))
                 .map_err(|e| run_err(e.to_string()))?;
             (logits.to_kind(Kind::Float), None)
         };
@@ -214,19 +226,73 @@ impl TorchScorer {
     }
 }
 
-impl Scorer for TorchScorer {
-    fn score(&mut self, batch: ArrayView4<'_, f32>) -> anyhow::Result<Vec<f32>> {
-        Ok(self.score_with_maps(batch)?.p)
-    }
-
-    fn score_with_maps(&mut self, batch: ArrayView4<'_, f32>) -> anyhow::Result<Scores> {
+impl TorchScorer {
+    /// The scores of `run`'s output.
+    fn scores(&self, (probs, maps): (Vec<f32>, Option<Array4<f32>>)) -> anyhow::Result<Scores> {
         let classes = self.meta.classes.len();
         let positive = self.meta.positive;
-        let (probs, maps) = self.run(batch)?;
         let p = probs.chunks(classes).map(|row| row[positive]).collect();
         let maps = maps
             .map(|cams| evidence_maps(cams.view(), positive, &self.path))
             .transpose()?;
         Ok(Scores { p, maps })
     }
+
+    /// The tensor over a device batch (f32; an f16 batch converted on the GPU).
+    fn device_tensor(&self, batch: &DeviceBatch) -> Result<Tensor, InferError> {
+        let side = self.meta.input_size;
+        let (kind, value_bytes) = match batch.output {
+            Output::F32 => (Kind::Float, 4),
+            Output::F16 => (Kind::Half, 2),
+            Output::U8 => (Kind::Uint8, 1),
+        };
+        let expected = batch.images * 3 * side * side * value_bytes;
+        if batch.side != side || kind == Kind::Uint8 || batch.bytes != expected || batch.images == 0
+        {
+            return Err(InferError::InputShape {
+                expected: format!("[N ≥ 1, 3, {side}, {side}] normalized f32 or f16 on the GPU"),
+                got: format!(
+                    "{:?} of {}×3×{}² ({} bytes)",
+                    batch.output, batch.images, batch.side, batch.bytes
+                ),
+            });
+        }
+        let dims = [batch.images as i64, 3, side as i64, side as i64];
+        // SAFETY: `batch` describes a live allocation of `bytes` bytes on this GPU, valid for
+        // this call (`CudaPreparer::prepare_on_device`), its producer synchronized; libtorch
+        // only reads it, and every use ends before `run_tensor` returns (its results are
+        // copied to the host, which waits for the GPU).
+        let xs =
+            unsafe { Tensor::f_from_blob(batch.ptr as *const u8, &dims, &[], kind, self.device) };
+        xs.and_then(|t| t.f_to_kind(Kind::Float))
+            .map_err(|e| InferError::Torch {
+                path: self.path.clone(),
+                provider: self.provider,
+                why: format!("cannot read the device batch: {e}"),
+            })
+    }
 }
+
+impl Scorer for TorchScorer {
+    fn score(&mut self, batch: ArrayView4<'_, f32>) -> anyhow::Result<Vec<f32>> {
+        Ok(self.score_with_maps(batch)?.p)
+    }
+
+    fn score_with_maps(&mut self, batch: ArrayView4<'_, f32>) -> anyhow::Result<Scores> {
+        let out = self.run(batch)?;
+        self.scores(out)
+    }
+
+    fn score_device(&mut self, batch: &DeviceBatch) -> anyhow::Result<Option<Scores>> {
+        if self.device != Device::Cuda(batch.ordinal) {
+            return Ok(None);
+        }
+        let xs = self.device_tensor(batch)?;
+        let out = self.run_tensor(&xs)?;
+        Ok(Some(self.scores(out)?))
+    }
+}
+
+#[cfg(test)]
+#[path = "torch_scorer_tests.rs"]
+mod tests;

@@ -1,5 +1,7 @@
 //! The end-to-end row of `bench gpu`: one 1080p host frame → its probability (area detection,
-//! crop/resize/normalize on the `--preprocess` side, scoring), timed together. It works on
+//! crop/resize/normalize on the `--preprocess` side, scoring), timed together. With CUDA
+//! preprocessing and a scorer that takes device input (libtorch CUDA) the prepared batch
+//! stays on the GPU, checked against the host-input path on the same frame. It works on
 //! host images, not on capture frames, so the GPU machine's check binary needs no GStreamer.
 
 use anyhow::Context;
@@ -83,12 +85,15 @@ pub fn measure(
     runs: usize,
 ) -> anyhow::Result<EndToEnd> {
     let prep = FramePrep::new(choice, reference)?;
+    if let FramePrep::Cuda(gpu) = &prep {
+        if let Some(row) = device_resident(scorer, reference, gpu, frame, runs)? {
+            return Ok(row);
+        }
+    }
     let side = reference.input_size();
     let mut input = Array4::<f32>::zeros((1, 3, side, side));
     let latency = time_calls(runs, || {
-        let plane = Plane::brightness(RgbView::from_image(frame));
-        let area = ContentArea::detect(&plane, reference.area_settings())
-            .context("the benchmark frame shows no image area")?;
+        let area = locate(reference, frame)?;
         let values = input.as_slice_mut().expect("a fresh array is contiguous");
         prep.prepare(reference, frame, &area, values)?;
         scorer.score_with_maps(input.view()).map(drop)
@@ -96,5 +101,55 @@ pub fn measure(
     Ok(EndToEnd {
         preprocess: prep.name(),
         latency,
+        device_vs_host_dp: None,
     })
+}
+
+/// The frame's image area (as the tracker would find it).
+fn locate(reference: &Preprocessor, frame: &RgbImage) -> anyhow::Result<ContentArea> {
+    let plane = Plane::brightness(RgbView::from_image(frame));
+    ContentArea::detect(&plane, reference.area_settings())
+        .context("the benchmark frame shows no image area")
+}
+
+/// The end-to-end row with the prepared batch handed to the model on the GPU, when the scorer
+/// takes device input (libtorch CUDA): its probability against the host-input path's on the
+/// same frame, and its latency. `None` when the scorer takes host batches only.
+fn device_resident(
+    scorer: &mut dyn Scorer,
+    reference: &Preprocessor,
+    gpu: &CudaPreparer,
+    frame: &RgbImage,
+    runs: usize,
+) -> anyhow::Result<Option<EndToEnd>> {
+    let (w, h) = (frame.width() as usize, frame.height() as usize);
+    let host = HostFrame {
+        layout: InputLayout::packed(RawLayout::Rgb, w, h),
+        data: frame.as_raw(),
+    };
+    let area = locate(reference, frame)?;
+    let Some(on_device) =
+        gpu.prepare_on_device(&[host], &area, Output::F32, |b| scorer.score_device(b))??
+    else {
+        return Ok(None);
+    };
+    let side = reference.input_size();
+    let bytes = gpu.prepare_batch(&[host], &area, Output::F32)?;
+    let values: Vec<f32> = bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    let input = Array4::from_shape_vec((1, 3, side, side), values)?;
+    let via_host = scorer.score(input.view())?;
+    let latency = time_calls(runs, || {
+        let area = locate(reference, frame)?;
+        gpu.prepare_on_device(&[host], &area, Output::F32, |b| scorer.score_device(b))??
+            .context("the scorer stopped taking device input")
+            .map(drop)
+    })?;
+    Ok(Some(EndToEnd {
+        preprocess: format!("cuda ({}), device-resident input", gpu.gpu_name()),
+        latency,
+        device_vs_host_dp: Some(super::max_abs_diff(&on_device.p, &via_host)),
+    }))
 }

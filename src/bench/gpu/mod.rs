@@ -167,13 +167,17 @@ fn bench_subject(
             args.runs,
         )?;
         let max_abs_dp = max_abs_diff(&want, &got);
+        // The device-resident input must give what the host input gives.
+        let device_ok = end_to_end
+            .device_vs_host_dp
+            .is_none_or(|dp| dp <= FP32_BOUND);
         report.push(Row {
             model: subject.label.clone(),
             variant: subject.meta.variant.to_string(),
             precision: precision.to_string(),
             max_abs_dp,
             bound,
-            pass: max_abs_dp <= bound,
+            pass: max_abs_dp <= bound && device_ok,
             timings,
             end_to_end,
             probe: got,

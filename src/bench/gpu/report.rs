@@ -39,6 +39,9 @@ pub struct EndToEnd {
     pub preprocess: String,
     #[serde(flatten)]
     pub latency: Latency,
+    /// |Δp| of the device-resident input against the host-input path on the same frame.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_vs_host_dp: Option<f32>,
 }
 
 /// One model at one precision.
@@ -183,9 +186,12 @@ impl Report {
         for r in &self.rows {
             let (batch, rate) = r.best().map_or((0, 0.0), |b| (b.batch, b.images_per_s));
             let e = &r.end_to_end;
+            let device = e.device_vs_host_dp.map_or(String::new(), |dp| {
+                format!("; device vs host input max |Δp| {dp:.2e}")
+            });
             let _ = writeln!(
                 s,
-                "| {} | {} | {batch} | {rate:.0} | {:.3} | {:.3} | {} |",
+                "| {} | {} | {batch} | {rate:.0} | {:.3} | {:.3} | {}{device} |",
                 r.model, r.precision, e.latency.p50_ms, e.latency.p99_ms, e.preprocess
             );
         }
@@ -250,6 +256,7 @@ mod tests {
             end_to_end: EndToEnd {
                 preprocess: "cpu".into(),
                 latency: latency(3.0),
+                device_vs_host_dp: None,
             },
             probe,
         }
