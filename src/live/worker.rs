@@ -24,7 +24,7 @@ use crate::localize::Finding;
 use crate::overlay::canvas::{raw_to_rgb, RawLayout};
 use crate::preprocess::stage::model_input;
 use crate::preprocess::{
-    AreaSettings, AreaTracker, ContentArea, FrameStatus, Prepare, Preprocessor, TrackerSettings,
+    AreaSettings, AreaTracker, ContentArea, FrameStatus, Prepare, TrackerSettings,
 };
 
 /// How long the worker waits for a frame before looking at the stop flag again.
@@ -97,7 +97,7 @@ impl Model {
     pub fn load(settings: &WorkerSettings) -> anyhow::Result<Self> {
         let model = crate::infer::Model::load(&settings.model, &settings.options)?;
         let meta = model.metadata().clone();
-        let prepare = Preprocessor::for_model(&meta)?;
+        let prepare = model.preprocessor().clone();
         Ok(Self {
             batch: BatchSettings {
                 input_size: meta.input_size,
