@@ -25,11 +25,8 @@ NAMES = {"r50x1": "resnetv2_50x1_bit", "r101x3": "resnetv2_101x3_bit", "r50x3": 
          "r101x2": "resnetv2_101x2_bit", "r50x2": "resnetv2_50x2_bit"}
 
 
-def timed(model, batch, size, runs, fp16, device):
-    host = torch.rand(batch, 3, size, size) * 2 - 1
-    def call():
-        with torch.no_grad(), torch.autocast(device, dtype=torch.float16, enabled=fp16):
-            return torch.softmax(model(host.to(device)).float(), -1).cpu()
+def measure(call, runs):
+    """p50/p99 in ms of `runs` calls after 5 warm-up calls (as endoscan's bench)."""
     for _ in range(5):
         call()
     ms = []
@@ -39,6 +36,14 @@ def timed(model, batch, size, runs, fp16, device):
         ms.append((time.perf_counter() - start) * 1e3)
     ms.sort()
     return {"p50_ms": statistics.median(ms), "p99_ms": ms[round((len(ms) - 1) * 0.99)]}
+
+
+def timed(model, batch, size, runs, fp16, device):
+    host = torch.rand(batch, 3, size, size) * 2 - 1
+    def call():
+        with torch.no_grad(), torch.autocast(device, dtype=torch.float16, enabled=fp16):
+            return torch.softmax(model(host.to(device)).float(), -1).cpu()
+    return measure(call, runs)
 
 
 def timed_train(model, batch, size, runs, fp16, device):
@@ -56,15 +61,7 @@ def timed_train(model, batch, size, runs, fp16, device):
         scaler.step(opt)
         scaler.update()
         loss.item()
-    for _ in range(5):
-        step()
-    ms = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        step()
-        ms.append((time.perf_counter() - start) * 1e3)
-    ms.sort()
-    return {"p50_ms": statistics.median(ms), "p99_ms": ms[round((len(ms) - 1) * 0.99)]}
+    return measure(step, runs)
 
 
 def train_rows(args, ours, size, rows):
