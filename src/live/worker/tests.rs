@@ -11,6 +11,7 @@ use super::*;
 use crate::infer::Scorer;
 use crate::live::alert::Persistence;
 use crate::model::Normalization;
+use crate::preprocess::Preprocessor;
 use crate::smooth::causal::AlertChange;
 use crate::synth::{generate_frame, FrameSpec, Layout};
 
