@@ -60,8 +60,9 @@ pub fn main_with(args: &BenchGpuArgs, name: &str) -> ExitCode {
     }
 }
 
-/// Runs the benchmark, writes `bench.json` / `bench.md` when `--out` is given, prints the
-/// report (or its JSON with `--json`), then runs the peer when asked.
+/// Runs the benchmark, writes `bench.json` / `bench.md` into the output folder (`--out`, or
+/// a new one under the temporary directory), prints the report (or its JSON with `--json`),
+/// then runs the peer when asked.
 pub fn run(args: &BenchGpuArgs) -> anyhow::Result<Report> {
     args.check()?;
     let provider = select::resolve(
