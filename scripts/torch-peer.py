@@ -38,11 +38,13 @@ def measure(call, runs):
     return {"p50_ms": statistics.median(ms), "p99_ms": ms[round((len(ms) - 1) * 0.99)]}
 
 
-def timed(model, batch, size, runs, fp16, device):
+def timed(model, batch, size, runs, fp16, device, nhwc=False):
     host = torch.rand(batch, 3, size, size) * 2 - 1
+    layout = torch.channels_last if nhwc else torch.contiguous_format
     def call():
         with torch.no_grad(), torch.autocast(device, dtype=torch.float16, enabled=fp16):
-            return torch.softmax(model(host.to(device)).float(), -1).cpu()
+            xs = host.to(device).contiguous(memory_format=layout)
+            return torch.softmax(model(xs).float(), -1).cpu()
     return measure(call, runs)
 
 
@@ -105,13 +107,16 @@ def main():
         if not args.no_compile and args.device == "cuda":
             modes.append(("compile", torch.compile(model)))
         for r in (r for r in ours["rows"] if r["variant"] == variant):
+            nhwc = r.get("layout") == "nhwc"
+            model.to(memory_format=torch.channels_last if nhwc else torch.contiguous_format)
             for t in r["timings"]:
                 for mode, m in modes:
                     if mode == "compile" and r["precision"] != "fp16":
                         continue
                     fp16 = r["precision"] == "fp16"
-                    peer = timed(m, t["batch"], size, args.runs, fp16, args.device)
-                    rows.append({"variant": variant, "precision": r["precision"], "batch": t["batch"],
+                    peer = timed(m, t["batch"], size, args.runs, fp16, args.device, nhwc)
+                    rows.append({"variant": variant, "precision": r["precision"], "layout": r.get("layout", "nchw"),
+                                 "batch": t["batch"],
                                  "mode": mode, "peer": peer, "ours_p50_ms": t["p50_ms"],
                                  "ratio": peer["p50_ms"] / t["p50_ms"]})
                     print(rows[-1], flush=True)
@@ -125,14 +130,15 @@ def write(args, size, provider, rows):
     json.dump(rows, open(os.path.join(args.out, "peer.json"), "w"), indent=1)
     with open(os.path.join(args.out, "peer.md"), "w") as f:
         f.write(f"# endoscan ({provider}) vs PyTorch/timm on {args.device}, {size}², torch {torch.__version__}\n\n")
-        f.write("| variant | precision | batch | timm mode | timm p50 ms | endoscan p50 ms | timm / endoscan |\n")
-        f.write("|---|---|---|---|---|---|---|\n")
+        f.write("| variant | precision | layout | batch | timm mode | timm p50 ms | endoscan p50 ms | timm / endoscan |\n")
+        f.write("|---|---|---|---|---|---|---|---|\n")
         for r in rows:
+            lay = r.get("layout", "nchw")
             if r["peer"] is None:
-                f.write(f"| {r['variant']} | {r['precision']} | {r['batch']} | {r['mode']} | "
+                f.write(f"| {r['variant']} | {r['precision']} | {lay} | {r['batch']} | {r['mode']} | "
                         f"out of memory | {r['ours_p50_ms']:.3f} | - |\n")
                 continue
-            f.write(f"| {r['variant']} | {r['precision']} | {r['batch']} | {r['mode']} | "
+            f.write(f"| {r['variant']} | {r['precision']} | {lay} | {r['batch']} | {r['mode']} | "
                     f"{r['peer']['p50_ms']:.3f} | {r['ours_p50_ms']:.3f} | {r['ratio']:.2f} |\n")
 
 

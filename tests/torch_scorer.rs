@@ -227,7 +227,14 @@ fn the_torch_check_runs_on_the_cpu_and_refuses_to_pretend_without_a_gpu() {
             "1,3",
         ])
         .args(["--runs", "3", "--preprocess", "cpu"])
-        .args(["--train", "--train-batch", "2", "--train-runs", "2"])
+        .args([
+            "--train",
+            "--train-batch",
+            "2",
+            "--train-runs",
+            "2",
+            "--channels-last",
+        ])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -235,9 +242,19 @@ fn the_torch_check_runs_on_the_cpu_and_refuses_to_pretend_without_a_gpu() {
         serde_json::from_str(&std::fs::read_to_string(out.join("bench.json")).unwrap()).unwrap();
     assert_eq!(report["provider"], "torch-cpu");
     let rows = report["rows"].as_array().unwrap();
-    assert_eq!(rows.len(), 1, "fp32 only on the CPU: {rows:?}");
-    assert_eq!(rows[0]["precision"], "fp32");
-    assert_eq!(rows[0]["variant"], "r14x0.5");
+    assert_eq!(
+        rows.len(),
+        2,
+        "fp32 only on the CPU, in both layouts: {rows:?}"
+    );
+    for (row, layout) in rows.iter().zip(["nchw", "nhwc"]) {
+        assert_eq!(row["precision"], "fp32");
+        assert_eq!(row["variant"], "r14x0.5");
+        assert_eq!(row["layout"], layout);
+        // Channels-last is the same arithmetic in another order: within the fp32 bound.
+        assert_eq!(row["pass"], true, "{row}");
+        assert!(row["max_abs_dp"].as_f64().unwrap() <= 1e-5, "{row}");
+    }
     let skipped = report["skipped"].to_string();
     assert!(
         skipped.contains("r14x0.5 fp16: torch-cpu runs fp32 only"),

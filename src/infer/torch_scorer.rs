@@ -15,7 +15,7 @@ use super::scorer::evidence_maps;
 use super::{ClassifierOptions, EnginePrecision, ExecutionProvider, InferError, Scorer, Scores};
 use crate::cuda::device::Output;
 use crate::cuda::prepare::DeviceBatch;
-use crate::model::torch::BitModel;
+use crate::model::torch::{to_channels_last, BitModel, KernelFormat};
 use crate::model::{ModelMetadata, Weights};
 use crate::train::amp::Amp;
 use crate::train::args::Precision;
@@ -29,6 +29,8 @@ pub struct TorchScorer {
     device: Device,
     amp: Amp,
     provider: ExecutionProvider,
+    /// Inputs and kernels in channels-last strides ([`TorchScorer::with_channels_last`]).
+    channels_last: bool,
 }
 
 impl TorchScorer {
@@ -114,24 +116,45 @@ impl TorchScorer {
             )));
         }
         let amp = Amp::new(precision, device).map_err(torch_err)?;
-        let mut model = model;
-        // Inference only: standardize the kernels once, in the convolutions' arithmetic.
-        let kind = match amp.precision() {
-            Precision::Fp16 => Kind::Half,
-            Precision::Bf16 => Kind::BFloat16,
-            Precision::Fp32 => Kind::Float,
-        };
-        model
-            .standardize_kernels_once(kind)
-            .map_err(|e| torch_err(format!("cannot standardize the kernels: {e}")))?;
-        Ok(Self {
+        let mut scorer = Self {
             path: path.to_path_buf(),
             model,
             meta,
             device,
             amp,
             provider,
-        })
+            channels_last: false,
+        };
+        scorer.standardize(false)?;
+        Ok(scorer)
+    }
+
+    /// Keeps kernels and inputs in channels-last (NHWC) strides, which cuDNN's tensor-core
+    /// kernels prefer: the same values, so the same scores within rounding.
+    pub fn with_channels_last(mut self) -> Result<Self, InferError> {
+        self.standardize(true)?;
+        self.channels_last = true;
+        Ok(self)
+    }
+
+    /// Inference only: the kernels standardized once, in the convolutions' arithmetic.
+    fn standardize(&mut self, channels_last: bool) -> Result<(), InferError> {
+        let kind = match self.amp.precision() {
+            Precision::Fp16 => Kind::Half,
+            Precision::Bf16 => Kind::BFloat16,
+            Precision::Fp32 => Kind::Float,
+        };
+        let format = KernelFormat {
+            kind,
+            channels_last,
+        };
+        self.model
+            .standardize_kernels_once(format)
+            .map_err(|e| InferError::Torch {
+                path: self.path.clone(),
+                provider: self.provider,
+                why: format!("cannot standardize the kernels: {e}"),
+            })
     }
 
     /// What the model says about itself.
@@ -181,6 +204,13 @@ impl TorchScorer {
             why: format!("inference failed: {e}"),
         };
         let _guard = tch::no_grad_guard();
+        let laid_out;
+        let xs = if self.channels_last {
+            laid_out = to_channels_last(xs).map_err(|e| run_err(e.to_string()))?;
+            &laid_out
+        } else {
+            xs
+        };
         let net = self.model.net();
         let (logits, cam) = if self.meta.cam_output.is_some() {
             // The logits are the map's spatial mean (the head is linear), so one pass gives both.

@@ -34,6 +34,9 @@ pub struct BenchGpuArgs {
     /// GPU index.
     #[arg(long, value_name = "ID", default_value_t = 0)]
     pub device: i32,
+    /// Also time libtorch with channels-last (NHWC) kernels and inputs, as extra rows.
+    #[arg(long)]
+    pub channels_last: bool,
     /// Preprocessing of the end-to-end row.
     #[arg(long, value_enum, default_value_t = PreprocessChoice::Auto)]
     pub preprocess: PreprocessChoice,

@@ -25,7 +25,7 @@ pub use report::{BatchTiming, PrecisionGap, Report, Row, TrainRow};
 pub use timing::{time_calls, Latency};
 
 use crate::infer::{select, ClassifierOptions, EnginePrecision, ExecutionProvider, Scorer};
-use subject::Subject;
+use subject::{Setup, Subject};
 
 /// Largest accepted |Δp| against the CPU f32 reference, per precision.
 pub const FP32_BOUND: f32 = 1e-5;
@@ -114,27 +114,36 @@ pub fn run(args: &BenchGpuArgs) -> anyhow::Result<Report> {
     Ok(report)
 }
 
-/// Every precision of one model on `provider`.
+/// Every precision (and layout) of one model on `provider`.
 fn bench_subject(
     subject: &mut Subject,
     provider: ExecutionProvider,
     args: &BenchGpuArgs,
     report: &mut Report,
 ) -> anyhow::Result<()> {
-    let side = subject.meta.input_size;
-    let probe = images(PROBE_BATCH, side, 11);
+    let probe = images(PROBE_BATCH, subject.meta.input_size, 11);
     let reference = if provider.is_torch() {
         ExecutionProvider::TorchCpu
     } else {
         ExecutionProvider::Cpu
     };
     eprintln!(
-        "bench gpu: {} at {side}²: CPU f32 reference ({reference})",
-        subject.label
+        "bench gpu: {} at {}²: CPU f32 reference ({reference})",
+        subject.label, subject.meta.input_size
     );
     let want = subject
-        .scorer(reference, EnginePrecision::Fp32, args.device)?
+        .scorer(Setup {
+            provider: reference,
+            precision: EnginePrecision::Fp32,
+            device: args.device,
+            channels_last: false,
+        })?
         .score(probe.view())?;
+    let layouts: &[bool] = if args.channels_last && provider.is_torch() {
+        &[false, true]
+    } else {
+        &[false]
+    };
     for &precision in &args.precisions {
         if !offers(provider, precision) {
             report.skipped.push(format!(
@@ -143,48 +152,73 @@ fn bench_subject(
             ));
             continue;
         }
-        eprintln!(
-            "bench gpu: {} {precision} on {provider}: loading",
-            subject.label
-        );
-        let mut scorer = subject.scorer(provider, precision, args.device)?;
-        let got = scorer.score(probe.view())?;
-        let bound = match precision {
-            EnginePrecision::Fp32 => FP32_BOUND,
-            EnginePrecision::Fp16 => FP16_BOUND,
-        };
-        let mut timings = Vec::new();
-        for &batch in &args.batches {
-            eprintln!("bench gpu: {} {precision} batch {batch}", subject.label);
-            timings.push(time_batch(scorer.as_mut(), batch, side, args.runs)?);
+        for &channels_last in layouts {
+            let setup = Setup {
+                provider,
+                precision,
+                device: args.device,
+                channels_last,
+            };
+            report.push(bench_row(subject, setup, args, &probe, &want)?);
         }
-        let reference = subject.preprocessor()?;
-        let frame = tower_frame();
-        let end_to_end = end_to_end::measure(
-            scorer.as_mut(),
-            &reference,
-            args.preprocess,
-            &frame,
-            args.runs,
-        )?;
-        let max_abs_dp = max_abs_diff(&want, &got);
-        // The device-resident input must give what the host input gives.
-        let device_ok = end_to_end
-            .device_vs_host_dp
-            .is_none_or(|dp| dp <= FP32_BOUND);
-        report.push(Row {
-            model: subject.label.clone(),
-            variant: subject.meta.variant.to_string(),
-            precision: precision.to_string(),
-            max_abs_dp,
-            bound,
-            pass: max_abs_dp <= bound && device_ok,
-            timings,
-            end_to_end,
-            probe: got,
-        });
+    }
+    if args.channels_last && !provider.is_torch() {
+        report
+            .skipped
+            .push(format!("channels-last: libtorch only, not {provider}"));
     }
     Ok(())
+}
+
+/// One row: agreement with `want` on `probe`, the batch timings, end to end.
+fn bench_row(
+    subject: &mut Subject,
+    setup: Setup,
+    args: &BenchGpuArgs,
+    probe: &ndarray::Array4<f32>,
+    want: &[f32],
+) -> anyhow::Result<Row> {
+    let layout = if setup.channels_last { "nhwc" } else { "nchw" };
+    let name = format!("{} {} {layout}", subject.label, setup.precision);
+    eprintln!("bench gpu: {name} on {}: loading", setup.provider);
+    let mut scorer = subject.scorer(setup)?;
+    let got = scorer.score(probe.view())?;
+    let side = subject.meta.input_size;
+    let mut timings = Vec::new();
+    for &batch in &args.batches {
+        eprintln!("bench gpu: {name} batch {batch}");
+        timings.push(time_batch(scorer.as_mut(), batch, side, args.runs)?);
+    }
+    let reference = subject.preprocessor()?;
+    let frame = tower_frame();
+    let end_to_end = end_to_end::measure(
+        scorer.as_mut(),
+        &reference,
+        args.preprocess,
+        &frame,
+        args.runs,
+    )?;
+    let bound = match setup.precision {
+        EnginePrecision::Fp32 => FP32_BOUND,
+        EnginePrecision::Fp16 => FP16_BOUND,
+    };
+    let max_abs_dp = max_abs_diff(want, &got);
+    // The device-resident input must give what the host input gives.
+    let device_ok = end_to_end
+        .device_vs_host_dp
+        .is_none_or(|dp| dp <= FP32_BOUND);
+    Ok(Row {
+        model: subject.label.clone(),
+        variant: subject.meta.variant.to_string(),
+        precision: setup.precision.to_string(),
+        layout: layout.to_string(),
+        max_abs_dp,
+        bound,
+        pass: max_abs_dp <= bound && device_ok,
+        timings,
+        end_to_end,
+        probe: got,
+    })
 }
 
 /// `--train`: training steps of each random variant at each precision, on libtorch.

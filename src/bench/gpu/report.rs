@@ -51,6 +51,8 @@ pub struct Row {
     pub model: String,
     pub variant: String,
     pub precision: String,
+    /// `nchw`, or `nhwc` (channels-last kernels and inputs).
+    pub layout: String,
     /// Largest |Δp| against the CPU f32 reference on the same images.
     pub max_abs_dp: f32,
     pub bound: f32,
@@ -125,13 +127,12 @@ impl Report {
 
     /// Adds a row; the second precision of a model also adds its fp16-vs-fp32 gap.
     pub fn push(&mut self, row: Row) {
-        let other = self
-            .rows
-            .iter()
-            .find(|r| r.model == row.model && r.precision != row.precision);
+        let other = self.rows.iter().find(|r| {
+            r.model == row.model && r.layout == row.layout && r.precision != row.precision
+        });
         if let Some(other) = other {
             self.fp16_vs_fp32.push(PrecisionGap {
-                model: row.model.clone(),
+                model: format!("{} {}", row.model, row.layout),
                 max_abs_dp: max_abs_diff(&other.probe, &row.probe),
             });
         }
@@ -162,16 +163,17 @@ impl Report {
             "# bench gpu: {} at {}², {} ({} timed calls each)\n",
             self.provider, self.input_size, self.date, self.runs
         );
-        let _ = writeln!(s, "| model | precision | max Δp vs CPU f32 | bound | batch | p50 ms | p99 ms | images/s |");
-        let _ = writeln!(s, "|---|---|---|---|---|---|---|---|");
+        let _ = writeln!(s, "| model | precision | layout | max Δp vs CPU f32 | bound | batch | p50 ms | p99 ms | images/s |");
+        let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|");
         for r in &self.rows {
             let fail = if r.pass { "" } else { " **FAIL**" };
             for t in &r.timings {
                 let _ = writeln!(
                     s,
-                    "| {} | {} | {:.2e} | {:.0e}{fail} | {} | {:.3} | {:.3} | {:.0} |",
+                    "| {} | {} | {} | {:.2e} | {:.0e}{fail} | {} | {:.3} | {:.3} | {:.0} |",
                     r.model,
                     r.precision,
+                    r.layout,
                     r.max_abs_dp,
                     r.bound,
                     t.batch,
@@ -181,8 +183,8 @@ impl Report {
                 );
             }
         }
-        let _ = writeln!(s, "\n| model | precision | best batch | images/s | end to end (1080p frame → p) p50 ms | p99 ms | preprocess |");
-        let _ = writeln!(s, "|---|---|---|---|---|---|---|");
+        let _ = writeln!(s, "\n| model | precision | layout | best batch | images/s | end to end (1080p frame → p) p50 ms | p99 ms | preprocess |");
+        let _ = writeln!(s, "|---|---|---|---|---|---|---|---|");
         for r in &self.rows {
             let (batch, rate) = r.best().map_or((0, 0.0), |b| (b.batch, b.images_per_s));
             let e = &r.end_to_end;
@@ -191,8 +193,8 @@ impl Report {
             });
             let _ = writeln!(
                 s,
-                "| {} | {} | {batch} | {rate:.0} | {:.3} | {:.3} | {}{device} |",
-                r.model, r.precision, e.latency.p50_ms, e.latency.p99_ms, e.preprocess
+                "| {} | {} | {} | {batch} | {rate:.0} | {:.3} | {:.3} | {}{device} |",
+                r.model, r.precision, r.layout, e.latency.p50_ms, e.latency.p99_ms, e.preprocess
             );
         }
         for gap in &self.fp16_vs_fp32 {
@@ -245,6 +247,7 @@ mod tests {
             model: "r50x1".into(),
             variant: "r50x1".into(),
             precision: precision.into(),
+            layout: "nchw".into(),
             max_abs_dp: dp,
             bound: 1e-3,
             pass: dp <= 1e-3,
@@ -276,13 +279,16 @@ mod tests {
         assert_eq!(report.rows[0].timings[1].images_per_s, 1000.0);
         let md = report.markdown();
         assert!(
-            md.contains("| r50x1 | fp16 | 5.00e-3 | 1e-3 **FAIL** | 1 |"),
+            md.contains("| r50x1 | fp16 | nchw | 5.00e-3 | 1e-3 **FAIL** | 1 |"),
             "{md}"
         );
         assert!(
-            md.contains("| r50x1 | fp32 | 8 | 1000 | 3.000 | 4.500 | cpu |"),
+            md.contains("| r50x1 | fp32 | nchw | 8 | 1000 | 3.000 | 4.500 | cpu |"),
             "{md}"
         );
-        assert!(md.contains("r50x1: fp16 vs fp32 max |Δp| 2.50e-1"), "{md}");
+        assert!(
+            md.contains("r50x1 nchw: fp16 vs fp32 max |Δp| 2.50e-1"),
+            "{md}"
+        );
     }
 }

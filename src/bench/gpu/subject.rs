@@ -9,6 +9,16 @@ use crate::infer::{ClassifierOptions, EnginePrecision, ExecutionProvider, Model,
 use crate::model::{ModelMetadata, Normalization, Variant, Weights};
 use crate::preprocess::Preprocessor;
 
+/// How a scorer is loaded for one row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Setup {
+    pub provider: ExecutionProvider,
+    pub precision: EnginePrecision,
+    pub device: i32,
+    /// Kernels and inputs in channels-last strides (libtorch only).
+    pub channels_last: bool,
+}
+
 /// Seed of the random weights (fixed, so a TensorRT engine built once is found again).
 const WEIGHT_SEED: u64 = 7;
 
@@ -68,32 +78,18 @@ impl Subject {
         Ok(Preprocessor::for_model(&self.meta)?)
     }
 
-    /// The model on `provider` (never `auto`) at `precision`, GPU `device`.
-    pub fn scorer(
-        &mut self,
-        provider: ExecutionProvider,
-        precision: EnginePrecision,
-        device: i32,
-    ) -> anyhow::Result<Box<dyn Scorer>> {
-        if provider.is_torch() {
-            if let Source::Random(weights) = &self.source {
-                return torch_from_weights(
-                    &self.label,
-                    weights,
-                    &self.meta,
-                    provider,
-                    precision,
-                    device,
-                );
-            }
-        }
-        let path = self.onnx_file()?;
+    /// The model as `setup` says (its provider never `auto`).
+    pub fn scorer(&mut self, setup: Setup) -> anyhow::Result<Box<dyn Scorer>> {
         let options = ClassifierOptions {
-            provider,
-            device_id: device,
-            engine_precision: precision,
+            provider: setup.provider,
+            device_id: setup.device,
+            engine_precision: setup.precision,
             ..ClassifierOptions::default()
         };
+        if setup.provider.is_torch() {
+            return torch_scorer(self, &options, setup.channels_last);
+        }
+        let path = self.onnx_file()?;
         Ok(Box::new(Model::load(&path, &options)?))
     }
 
@@ -127,49 +123,53 @@ impl Drop for Subject {
 }
 
 #[cfg(feature = "train")]
-fn torch_from_weights(
-    label: &str,
-    weights: &Weights,
-    meta: &ModelMetadata,
-    provider: ExecutionProvider,
-    precision: EnginePrecision,
-    device: i32,
+fn torch_scorer(
+    subject: &Subject,
+    options: &ClassifierOptions,
+    channels_last: bool,
 ) -> anyhow::Result<Box<dyn Scorer>> {
     use crate::infer::torch_scorer::TorchScorer;
     use crate::train::args::Precision;
     use tch::Device;
-    let device = match provider {
-        ExecutionProvider::TorchCuda => {
-            if let Some(why) = crate::infer::torch_cuda_unavailable() {
-                anyhow::bail!("--provider torch-cuda: {why}");
-            }
-            tch::Cuda::cudnn_set_benchmark(true);
-            Device::Cuda(usize::try_from(device).context("--device: a GPU index is ≥ 0")?)
+    let scorer = match (&subject.source, &subject.onnx) {
+        (Source::Random(weights), _) => {
+            let device = match options.provider {
+                ExecutionProvider::TorchCuda => {
+                    if let Some(why) = crate::infer::torch_cuda_unavailable() {
+                        anyhow::bail!("--provider torch-cuda: {why}");
+                    }
+                    tch::Cuda::cudnn_set_benchmark(true);
+                    let index = usize::try_from(options.device_id)
+                        .context("--device: a GPU index is ≥ 0")?;
+                    Device::Cuda(index)
+                }
+                _ => Device::Cpu,
+            };
+            let precision = match options.engine_precision {
+                EnginePrecision::Fp16 if device != Device::Cpu => Precision::Fp16,
+                _ => Precision::Fp32,
+            };
+            let label = PathBuf::from(format!("random-{}", subject.label));
+            TorchScorer::from_weights(&label, weights, subject.meta.clone(), device, precision)?
         }
-        _ => Device::Cpu,
+        (Source::File, Some(path)) => TorchScorer::load(path, options)?,
+        (Source::File, None) => unreachable!("a file subject has its path"),
     };
-    let precision = match precision {
-        EnginePrecision::Fp16 if device != Device::Cpu => Precision::Fp16,
-        _ => Precision::Fp32,
-    };
-    let label = PathBuf::from(format!("random-{label}"));
-    Ok(Box::new(TorchScorer::from_weights(
-        &label,
-        weights,
-        meta.clone(),
-        device,
-        precision,
-    )?))
+    Ok(Box::new(if channels_last {
+        scorer.with_channels_last()?
+    } else {
+        scorer
+    }))
 }
 
 #[cfg(not(feature = "train"))]
-fn torch_from_weights(
-    _label: &str,
-    _weights: &Weights,
-    _meta: &ModelMetadata,
-    provider: ExecutionProvider,
-    _precision: EnginePrecision,
-    _device: i32,
+fn torch_scorer(
+    _subject: &Subject,
+    options: &ClassifierOptions,
+    _channels_last: bool,
 ) -> anyhow::Result<Box<dyn Scorer>> {
-    Err(crate::infer::InferError::NoLibtorch { provider }.into())
+    Err(crate::infer::InferError::NoLibtorch {
+        provider: options.provider,
+    }
+    .into())
 }

@@ -16,6 +16,22 @@ const GN_EPS: f64 = 1e-5;
 /// Weight-standardization epsilon (BiT: `torch.sqrt(v + 1e-10)`).
 const WS_EPS: f64 = 1e-10;
 
+/// How inference keeps its standardized kernels: in the convolutions' arithmetic, and in
+/// channels-last (NHWC) strides or not.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KernelFormat {
+    pub kind: Kind,
+    pub channels_last: bool,
+}
+
+/// `t` `[N, C, H, W]` with channels-last strides (its values and shape unchanged): what
+/// PyTorch's `memory_format=torch.channels_last` gives, which cuDNN runs as NHWC.
+pub fn to_channels_last(t: &Tensor) -> Result<Tensor, TchError> {
+    t.f_permute([0i64, 2, 3, 1])?
+        .f_contiguous()?
+        .f_permute([0i64, 3, 1, 2])
+}
+
 /// `{prefix}standardized_conv2d/kernel`: a bias-free convolution whose kernel is standardized
 /// per output channel in every forward — or once, for inference ([`StdConv::standardize_once`]).
 #[derive(Debug)]
@@ -59,12 +75,17 @@ impl StdConv {
             .f_reshape(&dims)
     }
 
-    /// Standardizes the kernel now, in f32, and keeps it as `kind` (the arithmetic of the
+    /// Standardizes the kernel now, in f32, and keeps it in `format` (the arithmetic of the
     /// convolutions to come, so autocast has nothing to cast): forwards then skip the
     /// standardization, and no longer see changes to the kernel. For inference only.
-    pub(super) fn standardize_once(&mut self, kind: Kind) -> Result<(), TchError> {
+    pub(super) fn standardize_once(&mut self, format: KernelFormat) -> Result<(), TchError> {
         let _guard = tch::no_grad_guard();
-        self.standardized = Some(self.standardized_kernel()?.f_to_kind(kind)?);
+        let w = self.standardized_kernel()?.f_to_kind(format.kind)?;
+        self.standardized = Some(if format.channels_last {
+            to_channels_last(&w)?
+        } else {
+            w
+        });
         Ok(())
     }
 
@@ -202,12 +223,12 @@ impl Unit {
     }
 
     /// [`StdConv::standardize_once`] on every convolution of the unit.
-    pub(super) fn standardize_once(&mut self, kind: Kind) -> Result<(), TchError> {
+    pub(super) fn standardize_once(&mut self, format: KernelFormat) -> Result<(), TchError> {
         for layer in [&mut self.a, &mut self.b, &mut self.c] {
-            layer.conv.standardize_once(kind)?;
+            layer.conv.standardize_once(format)?;
         }
         match &mut self.proj {
-            Some(proj) => proj.standardize_once(kind),
+            Some(proj) => proj.standardize_once(format),
             None => Ok(()),
         }
     }

@@ -23,6 +23,7 @@ use super::variant::Variant;
 use super::weights::Weights;
 
 pub use self::convert::{load_weights, to_weights};
+pub use self::layers::{to_channels_last, KernelFormat};
 
 /// Stride of the root convolution and of the max-pool after it.
 const ROOT_STRIDE: usize = 2;
@@ -182,13 +183,16 @@ impl BitResNet {
         self.classes
     }
 
-    /// Standardizes every kernel once and keeps it as `kind`, for inference: forwards then
+    /// Standardizes every kernel once and keeps it in `format`, for inference: forwards then
     /// skip weight standardization (passes over all weights each time) and no longer follow
     /// the variables. Never on a model that is being trained.
-    pub fn standardize_kernels_once(&mut self, kind: Kind) -> Result<(), TorchModelError> {
-        self.root_block.standardize_once(kind)?;
+    pub fn standardize_kernels_once(
+        &mut self,
+        format: KernelFormat,
+    ) -> Result<(), TorchModelError> {
+        self.root_block.standardize_once(format)?;
         for unit in &mut self.units {
-            unit.standardize_once(kind)?;
+            unit.standardize_once(format)?;
         }
         Ok(())
     }
@@ -366,8 +370,11 @@ impl BitModel {
     }
 
     /// [`BitResNet::standardize_kernels_once`]: for a model that only infers from now on.
-    pub fn standardize_kernels_once(&mut self, kind: Kind) -> Result<(), TorchModelError> {
-        self.net.standardize_kernels_once(kind)
+    pub fn standardize_kernels_once(
+        &mut self,
+        format: KernelFormat,
+    ) -> Result<(), TorchModelError> {
+        self.net.standardize_kernels_once(format)
     }
 
     /// The variables, e.g. for `nn::Sgd::default().build(model.var_store(), lr)`.
