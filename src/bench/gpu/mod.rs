@@ -74,6 +74,9 @@ pub fn run(args: &BenchGpuArgs) -> anyhow::Result<Report> {
         true,
     )
     .provider;
+    if let Some(why) = gpu_missing(provider) {
+        anyhow::bail!("--provider {provider}: {why}");
+    }
     if !args.precisions.iter().any(|&p| offers(provider, p)) {
         anyhow::bail!(
             "--precision {}: {provider} runs fp32 only (tensorrt and torch-cuda run fp16)",
@@ -112,6 +115,17 @@ pub fn run(args: &BenchGpuArgs) -> anyhow::Result<Report> {
         peer::run(args, &out, provider)?;
     }
     Ok(report)
+}
+
+/// Why the GPU `provider` needs is not there, said before any reference is computed.
+fn gpu_missing(provider: ExecutionProvider) -> Option<String> {
+    match provider {
+        ExecutionProvider::TorchCuda => crate::infer::torch_cuda_unavailable(),
+        ExecutionProvider::Cuda | ExecutionProvider::TensorRt | ExecutionProvider::TrtRtx => {
+            select::probe().gpu
+        }
+        _ => None,
+    }
 }
 
 /// Every precision (and layout) of one model on `provider`.
