@@ -6,6 +6,7 @@
 #[path = "common/cli.rs"]
 mod cli;
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -25,30 +26,33 @@ impl Drop for Killed {
     }
 }
 
-/// Starts Xvfb on a display of its own; returns it and the display name.
+/// Starts Xvfb on a display of its own (Xvfb picks a free one and says which through
+/// `-displayfd`, so stale lock files of killed servers cannot collide); returns it and the
+/// display name.
 fn xvfb() -> (Killed, String) {
-    let number = 90 + std::process::id() % 400;
-    let name = format!(":{number}");
-    let child = Command::new("Xvfb")
-        .arg(&name)
-        .args([
-            "-screen",
-            "0",
-            &format!("{}x{}x24", SCREEN.0, SCREEN.1),
-            "-nolisten",
-            "tcp",
-        ])
-        .stdout(Stdio::null())
+    let mut child = Command::new("Xvfb")
+        .args(["-displayfd", "1", "-screen", "0"])
+        .arg(format!("{}x{}x24", SCREEN.0, SCREEN.1))
+        .args(["-nolisten", "tcp"])
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("Xvfb runs (Debian package xvfb, installed by scripts/setup)");
-    let socket = format!("/tmp/.X11-unix/X{number}");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !Path::new(&socket).exists() {
-        assert!(Instant::now() < deadline, "Xvfb did not start on {name}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (Killed(child), name)
+    let stdout = child.stdout.take().expect("piped");
+    let child = Killed(child);
+    // Xvfb writes the display number once it accepts clients (EOF if it dies first).
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let number = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("Xvfb said its display within 10 s");
+    let number = number.trim();
+    assert!(!number.is_empty(), "Xvfb exited before taking a display");
+    (child, format!(":{number}"))
 }
 
 /// The whole screen as packed RGB.
