@@ -6,7 +6,7 @@
 //! (`null` when undefined), `threshold`, `confusion: {tp, fp, tn, fn}`, `n`, `positives`,
 //! `negatives` — plus `positive_class`, `classes`, `model` and `data` describing the run.
 //! `predictions.csv`: `path,label,patient_id,probability,predicted,correct` with `probability`
-//! the positive-class probability.
+//! the positive-class probability (every digit its f32 has).
 
 use std::path::{Path, PathBuf};
 
@@ -183,7 +183,9 @@ fn predictions_csv(eval: &Evaluation<'_>) -> String {
         } else {
             negative_name
         };
-        let probability = format!("{:.6}", s.probability);
+        // The shortest decimal that reads back as the same f32: rounding to a fixed number of
+        // places could tie two images the metrics tell apart.
+        let probability = s.probability.to_string();
         let correct = (predicted == is_positive(eval, s)).to_string();
         text += &csv::record([
             sample.key.as_str(),
