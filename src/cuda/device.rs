@@ -26,6 +26,13 @@ pub enum Output {
     F16,
 }
 
+/// The values of an `F32` output's little-endian bytes.
+pub fn f32_values(bytes: &[u8]) -> impl Iterator<Item = f32> + Clone + '_ {
+    bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+}
+
 impl Output {
     /// Bytes of one value.
     pub fn value_bytes(self) -> usize {

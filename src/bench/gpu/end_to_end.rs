@@ -10,7 +10,7 @@ use ndarray::Array4;
 
 use super::report::EndToEnd;
 use super::timing::time_calls;
-use crate::cuda::device::Output;
+use crate::cuda::device::{f32_values, Output};
 use crate::cuda::prepare::{CudaPreparer, HostFrame};
 use crate::cuda::select::PreprocessChoice;
 use crate::infer::Scorer;
@@ -61,14 +61,9 @@ impl FramePrep {
                 Ok(reference.normalize_into(&prepared.image, out)?)
             }
             Self::Cuda(gpu) => {
-                let (w, h) = (frame.width() as usize, frame.height() as usize);
-                let host = HostFrame {
-                    layout: InputLayout::packed(RawLayout::Rgb, w, h),
-                    data: frame.as_raw(),
-                };
-                let bytes = gpu.prepare_batch(&[host], area, Output::F32)?;
-                for (value, le) in out.iter_mut().zip(bytes.chunks_exact(4)) {
-                    *value = f32::from_le_bytes([le[0], le[1], le[2], le[3]]);
+                let bytes = gpu.prepare_batch(&[host_frame(frame)], area, Output::F32)?;
+                for (value, got) in out.iter_mut().zip(f32_values(&bytes)) {
+                    *value = got;
                 }
                 Ok(())
             }
@@ -105,6 +100,15 @@ pub fn measure(
     })
 }
 
+/// A packed RGB image as the GPU preparer takes it.
+fn host_frame(frame: &RgbImage) -> HostFrame<'_> {
+    let (w, h) = (frame.width() as usize, frame.height() as usize);
+    HostFrame {
+        layout: InputLayout::packed(RawLayout::Rgb, w, h),
+        data: frame.as_raw(),
+    }
+}
+
 /// The frame's image area (as the tracker would find it).
 fn locate(reference: &Preprocessor, frame: &RgbImage) -> anyhow::Result<ContentArea> {
     let plane = Plane::brightness(RgbView::from_image(frame));
@@ -122,11 +126,7 @@ fn device_resident(
     frame: &RgbImage,
     runs: usize,
 ) -> anyhow::Result<Option<EndToEnd>> {
-    let (w, h) = (frame.width() as usize, frame.height() as usize);
-    let host = HostFrame {
-        layout: InputLayout::packed(RawLayout::Rgb, w, h),
-        data: frame.as_raw(),
-    };
+    let host = host_frame(frame);
     let area = locate(reference, frame)?;
     let Some(on_device) =
         gpu.prepare_on_device(&[host], &area, Output::F32, |b| scorer.score_device(b))??
@@ -135,10 +135,7 @@ fn device_resident(
     };
     let side = reference.input_size();
     let bytes = gpu.prepare_batch(&[host], &area, Output::F32)?;
-    let values: Vec<f32> = bytes
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect();
+    let values: Vec<f32> = f32_values(&bytes).collect();
     let input = Array4::from_shape_vec((1, 3, side, side), values)?;
     let via_host = scorer.score(input.view())?;
     let latency = time_calls(runs, || {

@@ -88,9 +88,7 @@ fn compare(output: Output, gpu: &[u8], bytes: &[u8], values: &[f32]) -> (usize, 
             )
         }
         Output::F32 => {
-            let got = gpu
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+            let got = crate::cuda::device::f32_values(gpu);
             let pairs = got.zip(values);
             let max = pairs
                 .clone()
